@@ -1,0 +1,58 @@
+import type { Writable } from 'node:stream';
+import type { FileHandle } from 'node:fs/promises';
+import type { FileEntry } from '../protocol/messages';
+
+/**
+ * A file opened for download. The command streams from this one open handle,
+ * so a concurrent upload of the same name (which renames a new file into
+ * place) never mixes two versions into one download.
+ */
+export interface OpenedFile {
+  handle: FileHandle;
+  /** Size at the moment the file was opened (`fstat`). */
+  size: number;
+  /** Identity of this version of the file, for caching its digest. */
+  versionKey: string;
+  /** Close the handle; safe to call more than once. */
+  close(): Promise<void>;
+}
+
+/**
+ * An upload in progress: bytes go to a hidden temporary file beside the
+ * target, which replaces the target only on {@link PendingUpload.commit}.
+ */
+export interface PendingUpload {
+  /** Where the payload bytes go; honours backpressure. */
+  stream: Writable;
+  /** Rename the temporary file over the target (atomic on one file system). */
+  commit(): Promise<void>;
+  /** Remove the temporary file; the target is untouched. Safe to call twice. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Every file-system decision of the server goes through this interface. The
+ * raw strings clients send come in here and nowhere else: implementations
+ * check them against the contract's path rules (§3) and confine them to the
+ * served root, throwing `ProtocolError`s (400/403/404/409/507) otherwise.
+ */
+export interface Storage {
+  /** List a folder (`undefined` or `/` is the root), sorted by code point. */
+  list(path: string | undefined): Promise<FileEntry[]>;
+  /** Describe one file or folder. */
+  stat(path: string): Promise<FileEntry>;
+  /** Open a regular file for reading (409 for a folder). */
+  openRead(path: string): Promise<OpenedFile>;
+  /**
+   * Prepare an upload of `size` bytes: checks the name, the parent folder,
+   * that the target is not a folder, and free space, then creates the
+   * temporary file.
+   */
+  beginUpload(path: string, size: number): Promise<PendingUpload>;
+  deleteFile(path: string): Promise<void>;
+  makeDirectory(path: string): Promise<void>;
+  removeDirectory(path: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  /** Remove temporary upload files left by a killed process; returns how many. */
+  removeStaleUploads(): Promise<number>;
+}

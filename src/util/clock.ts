@@ -1,0 +1,82 @@
+/** A pending timer that can be pushed back or cancelled. */
+export interface Timer {
+  /** Restart the countdown from now with the same delay. */
+  refresh(): void;
+  cancel(): void;
+}
+
+/**
+ * Time as the server sees it. Passed in, never reached for, so that rate
+ * windows and timeouts are tested by advancing a fake clock instead of sleeping.
+ */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Run `callback` once after `delayMs`; timers never keep the process alive. */
+  setTimer(delayMs: number, callback: () => void): Timer;
+}
+
+/** The real clock: `Date.now` and unref'd Node timers. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer(delayMs, callback) {
+    const handle = setTimeout(callback, delayMs);
+    handle.unref();
+    return {
+      refresh: () => void handle.refresh(),
+      cancel: () => clearTimeout(handle),
+    };
+  },
+};
+
+/**
+ * A clock that only moves when told to. Timers fire, in deadline order,
+ * during {@link FakeClock.advance}.
+ */
+export class FakeClock implements Clock {
+  private current: number;
+  private timers: Array<{ due: number; delay: number; callback: () => void; id: number }> = [];
+  private nextId = 0;
+
+  constructor(start = Date.UTC(2024, 10, 17, 14, 30, 22, 145)) {
+    this.current = start;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  setTimer(delayMs: number, callback: () => void): Timer {
+    const entry = { due: this.current + delayMs, delay: delayMs, callback, id: this.nextId++ };
+    this.timers.push(entry);
+    return {
+      refresh: () => {
+        entry.due = this.current + entry.delay;
+        if (!this.timers.includes(entry)) this.timers.push(entry);
+      },
+      cancel: () => {
+        this.timers = this.timers.filter((t) => t !== entry);
+      },
+    };
+  }
+
+  /** Move time forward by `ms`, firing every timer that falls due. */
+  advance(ms: number): void {
+    const target = this.current + ms;
+    for (;;) {
+      const due = this.timers
+        .filter((t) => t.due <= target)
+        .sort((a, b) => a.due - b.due || a.id - b.id)[0];
+      if (!due) break;
+      this.timers = this.timers.filter((t) => t !== due);
+      this.current = Math.max(this.current, due.due);
+      due.callback();
+    }
+    this.current = target;
+  }
+
+  /** Timers still waiting to fire. */
+  get pendingTimers(): number {
+    return this.timers.length;
+  }
+}
