@@ -77,3 +77,14 @@ export function toProtocolError(err: unknown): ProtocolError {
   if (err instanceof ProtocolError) return err;
   return new ProtocolError(500, CODE_TEXT[500]);
 }
+
+/**
+ * An error raised while writing upload bytes to disk, as the client should
+ * see it: a full disk or quota is `507`, anything else a plain `500`.
+ */
+export function toStorageWriteError(err: unknown): ProtocolError {
+  if (err instanceof ProtocolError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new InsufficientStorageError('No space left for this upload');
+  return new ProtocolError(500, CODE_TEXT[500]);
+}

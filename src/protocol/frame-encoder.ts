@@ -1,10 +1,13 @@
+import { ProtocolError } from './errors';
 import { LENGTH_PREFIX_BYTES } from './frame-decoder';
 
-/** Thrown when a message would not fit in one frame of the allowed size. */
-export class FrameTooLargeError extends Error {
+/**
+ * Thrown when a message would not fit in one frame of the allowed size (a
+ * listing of a huge folder, say). It is a `413` for the command that asked.
+ */
+export class FrameTooLargeError extends ProtocolError {
   constructor(readonly bytes: number, readonly limit: number) {
-    super(`Frame of ${bytes} bytes exceeds the limit of ${limit}`);
-    this.name = 'FrameTooLargeError';
+    super(413, `Reply of ${bytes} bytes exceeds the frame limit of ${limit}`);
   }
 }
 

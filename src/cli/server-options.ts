@@ -1,0 +1,106 @@
+import type { Argv } from 'yargs';
+import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_LOG_DIR, DEFAULT_PORT, DEFAULT_ROOT, type ServerLimits } from '../config/defaults';
+
+/** The server's settings after parsing and validation. */
+export interface ServerSettings {
+  host: string;
+  port: number;
+  root: string;
+  logDir: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  limits: ServerLimits;
+}
+
+/** A bad option value: the CLI prints it and exits with code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+/**
+ * Declare every server option on a yargs instance. Option names are fixed:
+ * scripts and the docs rely on them. Each also reads `FTP_SERVER_<NAME>`.
+ */
+export function declareServerOptions<T>(yargs: Argv<T>) {
+  const seconds = (ms: number) => ms / 1000;
+  return yargs
+    .option('host', { type: 'string', default: DEFAULT_HOST, describe: 'Address to listen on' })
+    .option('port', { type: 'number', default: DEFAULT_PORT, describe: 'TCP port (0 picks a free one)' })
+    .option('root', { type: 'string', default: DEFAULT_ROOT, describe: 'Folder to serve (created if missing)' })
+    .option('log-dir', { type: 'string', default: DEFAULT_LOG_DIR, describe: 'Folder for the rotating log files' })
+    .option('log-level', { type: 'string', default: 'info', choices: LOG_LEVELS, describe: 'Lowest level logged' })
+    .option('max-connections', { type: 'number', default: DEFAULT_LIMITS.maxConnections, describe: 'Connections at once, all clients (503 beyond)' })
+    .option('max-connections-per-ip', { type: 'number', default: DEFAULT_LIMITS.maxConnectionsPerIp, describe: 'Connections at once from one IP (429 beyond)' })
+    .option('rate-limit', { type: 'number', default: DEFAULT_LIMITS.rateLimit, describe: 'New connections per IP per window (0 = off)' })
+    .option('rate-window', { type: 'number', default: seconds(DEFAULT_LIMITS.rateWindowMs), describe: 'Rate window, seconds' })
+    .option('idle-timeout', { type: 'number', default: seconds(DEFAULT_LIMITS.idleTimeoutMs), describe: 'Close a connection idle this long, seconds' })
+    .option('frame-timeout', { type: 'number', default: seconds(DEFAULT_LIMITS.frameTimeoutMs), describe: 'A frame must arrive whole within this, seconds' })
+    .option('transfer-timeout', { type: 'number', default: seconds(DEFAULT_LIMITS.transferTimeoutMs), describe: 'Abort a payload stalled this long, seconds' })
+    .option('max-upload-size', { type: 'number', default: DEFAULT_LIMITS.maxUploadSize, describe: 'Largest upload, bytes (413 beyond)' })
+    .option('shutdown-grace', { type: 'number', default: seconds(DEFAULT_LIMITS.shutdownGraceMs), describe: 'On SIGINT/SIGTERM, wait this long for transfers, seconds' })
+    .env('FTP_SERVER');
+}
+
+type ParsedOptions = {
+  host: string;
+  port: number;
+  root: string;
+  'log-dir': string;
+  'log-level': string;
+  'max-connections': number;
+  'max-connections-per-ip': number;
+  'rate-limit': number;
+  'rate-window': number;
+  'idle-timeout': number;
+  'frame-timeout': number;
+  'transfer-timeout': number;
+  'max-upload-size': number;
+  'shutdown-grace': number;
+};
+
+/** Check every value and convert seconds to milliseconds. */
+export function toServerSettings(args: ParsedOptions): ServerSettings {
+  const integer = (name: keyof ParsedOptions, min: number, max = Number.MAX_SAFE_INTEGER) => {
+    const value = args[name] as number;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      throw new UsageError(`--${name} must be a whole number from ${min} to ${max} (got ${String(args[name])})`);
+    }
+    return value;
+  };
+  const secondsToMs = (name: keyof ParsedOptions) => {
+    const value = args[name] as number;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 86_400 * 365) {
+      throw new UsageError(`--${name} must be a positive number of seconds (got ${String(args[name])})`);
+    }
+    return Math.round(value * 1000);
+  };
+  if (!args.host) throw new UsageError('--host must not be empty');
+  if (!args.root) throw new UsageError('--root must not be empty');
+  if (!args['log-dir']) throw new UsageError('--log-dir must not be empty');
+  if (!(LOG_LEVELS as readonly string[]).includes(args['log-level'])) {
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  return {
+    host: args.host,
+    port: integer('port', 0, 65_535),
+    root: args.root,
+    logDir: args['log-dir'],
+    logLevel: args['log-level'] as ServerSettings['logLevel'],
+    limits: {
+      ...DEFAULT_LIMITS,
+      maxConnections: integer('max-connections', 1),
+      maxConnectionsPerIp: integer('max-connections-per-ip', 1),
+      rateLimit: integer('rate-limit', 0),
+      rateWindowMs: secondsToMs('rate-window'),
+      idleTimeoutMs: secondsToMs('idle-timeout'),
+      frameTimeoutMs: secondsToMs('frame-timeout'),
+      transferTimeoutMs: secondsToMs('transfer-timeout'),
+      maxUploadSize: integer('max-upload-size', 0),
+      shutdownGraceMs: secondsToMs('shutdown-grace'),
+    },
+  };
+}

@@ -1,0 +1,46 @@
+import { IntegrityError, TooLargeError, toStorageWriteError } from '../../protocol/errors';
+import { nonNegativeInteger, optionalSha256, requireString } from '../../protocol/messages';
+import { TransferAbortedError } from '../payload';
+import type { CommandHandler } from './command';
+import { fieldForLog } from './command';
+
+export const putCommand: CommandHandler = {
+  name: 'PUT',
+  syntax: 'filename size [sha256]',
+  description: 'Upload a file; it replaces the target atomically once every byte arrived',
+  target: (fields) => fieldForLog(fields, 'filename'),
+  async run({ fields, storage, channel, log, limits, clock }) {
+    const filename = requireString(fields, 'filename');
+    const size = nonNegativeInteger(fields, 'size');
+    const expectedSha256 = optionalSha256(fields, 'sha256');
+    const shown = fieldForLog(fields, 'filename');
+    if (size > limits.maxUploadSize) {
+      throw new TooLargeError(`Upload of ${size} bytes exceeds the limit of ${limits.maxUploadSize}`);
+    }
+    const upload = await storage.beginUpload(filename, size);
+    const started = clock.now();
+    let committed = false;
+    try {
+      channel.send({ type: 'response', code: 150, message: 'Ready to receive' });
+      const received = await channel.receive(size, upload.stream);
+      if (received.sinkError !== undefined) {
+        // The payload was read to its end, so the connection goes on.
+        throw toStorageWriteError(received.sinkError);
+      }
+      if (expectedSha256 !== undefined && expectedSha256 !== received.sha256) {
+        throw new IntegrityError('Checksum mismatch: upload discarded');
+      }
+      await upload.commit();
+      committed = true;
+      log.info(`PUT: Received file - ${shown} (${size} bytes in ${clock.now() - started} ms)`);
+      return { code: 226, message: 'File received', filename, bytes_received: size, sha256: received.sha256 };
+    } catch (err) {
+      const moved = err instanceof TransferAbortedError ? ` after ${err.bytesMoved} of ${size} bytes` : '';
+      const reason = err instanceof Error ? `: ${err.message}` : '';
+      log.error(`PUT: Failed to receive file - ${shown}${moved} in ${clock.now() - started} ms${reason}`);
+      throw err;
+    } finally {
+      if (!committed) await upload.abort();
+    }
+  },
+};

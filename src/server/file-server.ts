@@ -1,0 +1,205 @@
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { DEFAULT_LIMITS, LISTEN_BACKLOG, PROTOCOL_VERSION, SERVER_NAME, type ServerLimits } from '../config/defaults';
+import { silentLog, type Log } from '../logging/log';
+import { encodeFrame } from '../protocol/frame-encoder';
+import type { GreetingMessage } from '../protocol/messages';
+import { LocalStorage } from '../storage/local-storage';
+import type { Storage } from '../storage/storage';
+import { systemClock, type Clock } from '../util/clock';
+import { CommandRegistry } from './commands';
+import { ConnectionSession } from './connection-session';
+import { RateLimiter } from './rate-limiter';
+import { SessionRegistry } from './session-registry';
+
+/** A refused socket gets this long to take its greeting before it is cut. */
+const REFUSAL_LINGER_MS = 2_000;
+
+export interface FileServerOptions {
+  /** Folder to serve; created if missing. Ignored when `storage` is given. */
+  root: string;
+  /** Address to listen on (default `0.0.0.0`). */
+  host?: string;
+  /** Port to listen on; 0 picks a free one (default 5002). */
+  port?: number;
+  log?: Log;
+  limits?: Partial<ServerLimits>;
+  clock?: Clock;
+  storage?: Storage;
+  /** Called after every command, with the command's name and answer code. */
+  onCommand?: (name: string, code: number) => void;
+}
+
+/**
+ * The native-protocol server: one `net.Server`, a session per connection,
+ * a registry and a rate limiter in front of them.
+ */
+export class FileServer {
+  readonly limits: ServerLimits;
+  private readonly registry: SessionRegistry<ConnectionSession>;
+  private readonly rateLimiter: RateLimiter;
+  private readonly commands = new CommandRegistry();
+  private readonly greeting: GreetingMessage;
+  private readonly server: net.Server;
+  private closing: Promise<void> | undefined;
+  private emptied: (() => void) | undefined;
+
+  private constructor(
+    private readonly storage: Storage,
+    private readonly log: Log,
+    private readonly clock: Clock,
+    limits: ServerLimits,
+    private readonly onCommand?: (name: string, code: number) => void,
+  ) {
+    this.limits = limits;
+    this.registry = new SessionRegistry({
+      maxConnections: limits.maxConnections,
+      maxConnectionsPerIp: limits.maxConnectionsPerIp,
+    });
+    this.rateLimiter = new RateLimiter({ limit: limits.rateLimit, windowMs: limits.rateWindowMs, clock });
+    this.greeting = {
+      type: 'connection',
+      code: 200,
+      message: 'Connection established',
+      protocol: PROTOCOL_VERSION,
+      server: SERVER_NAME,
+      features: this.commands.names,
+      auth_required: false,
+    };
+    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.server.on('error', (err) => this.log.error('Server socket error', err));
+  }
+
+  /** Prepare the root, then listen. Resolves once the port is open. */
+  static async start(options: FileServerOptions): Promise<FileServer> {
+    const log = options.log ?? silentLog;
+    const limits = { ...DEFAULT_LIMITS, ...options.limits };
+    const storage = options.storage ?? (await LocalStorage.create(options.root, { createRoot: true }));
+    const stale = await storage.removeStaleUploads();
+    if (stale > 0) log.info(`Removed ${stale} temporary upload file(s) left by an earlier run`);
+    const server = new FileServer(storage, log, options.clock ?? systemClock, limits, options.onCommand);
+    await server.listen(options.host ?? '0.0.0.0', options.port ?? 5002);
+    return server;
+  }
+
+  /** The bound address (useful with port 0). */
+  get address(): AddressInfo {
+    return this.server.address() as AddressInfo;
+  }
+
+  get port(): number {
+    return this.address.port;
+  }
+
+  /** Sessions open right now. */
+  get activeSessions(): number {
+    return this.registry.size;
+  }
+
+  /** True once a shutdown has begun. */
+  get draining(): boolean {
+    return this.closing !== undefined;
+  }
+
+  private listen(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.server.once('error', onError);
+      this.server.listen({ host, port, backlog: LISTEN_BACKLOG }, () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
+  }
+
+  private accept(socket: net.Socket): void {
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    const ip = normaliseIp(socket.remoteAddress);
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    const session = new ConnectionSession(socket, {
+      storage: this.storage,
+      log: this.log,
+      limits: this.limits,
+      clock: this.clock,
+      commands: this.commands,
+      greeting: this.greeting,
+      onCommand: this.onCommand,
+    });
+    if (!this.rateLimiter.tryAcquire(ip)) {
+      this.refuse(socket, remote, 429, 'Too many new connections from your address; try again later');
+      return;
+    }
+    const admission = this.registry.admit(ip, session);
+    if (!admission.admitted) {
+      this.refuse(socket, remote, admission.code, admission.message);
+      return;
+    }
+    this.log.info(`New connection from ${remote}. Active connections: ${this.registry.size}`);
+    socket.once('close', () => {
+      admission.release();
+      this.log.info(`Connection closed for ${remote} (${session.endReason}). Active connections: ${this.registry.size}`);
+      if (this.registry.size === 0) this.emptied?.();
+    });
+    session.run().catch((err) => {
+      // run() handles its own errors; this is the last guard for the process.
+      this.log.error(`Session ${remote} crashed`, err);
+      session.abort('internal error');
+    });
+  }
+
+  /** Send a refusal greeting and close without waiting on the client. */
+  private refuse(socket: net.Socket, remote: string, code: number, message: string): void {
+    this.log.warn(`Refused connection from ${remote}: ${message} (${code})`);
+    socket.on('error', () => {});
+    const cut = setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
+    cut.unref();
+    socket.once('close', () => clearTimeout(cut));
+    socket.end(encodeFrame({ type: 'connection', code, message }), () => socket.destroy());
+  }
+
+  /**
+   * Stop accepting, let commands in flight finish for up to `graceMs`, then
+   * cut what is left. Safe to call more than once.
+   */
+  close(graceMs = this.limits.shutdownGraceMs): Promise<void> {
+    this.closing ??= this.shutdown(graceMs);
+    return this.closing;
+  }
+
+  /** Cut every connection now, transfers included (a second Ctrl-C). */
+  terminate(): void {
+    for (const session of this.registry.values()) session.abort('server terminated');
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
+    this.log.info(`Server shutting down... (${this.registry.size} active connections)`);
+    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.registry.size > 0) {
+      const empty = new Promise<void>((resolve) => {
+        this.emptied = resolve;
+      });
+      for (const session of this.registry.values()) session.shutdown();
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), graceMs);
+      });
+      const outcome = await Promise.race([empty, graceOver]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') {
+        this.log.warn(`Grace period of ${graceMs / 1000} s over; closing ${this.registry.size} connection(s)`);
+        this.terminate();
+      }
+    }
+    await stopped;
+    this.log.info('Server stopped');
+  }
+}
+
+/** `::ffff:1.2.3.4` and `1.2.3.4` are one client for the limits. */
+export function normaliseIp(address: string | undefined): string {
+  if (!address) return 'unknown';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}

@@ -1,0 +1,179 @@
+import { createHash } from 'node:crypto';
+import type { Socket } from 'node:net';
+import type { Writable } from 'node:stream';
+import type { FileHandle } from 'node:fs/promises';
+import type { FrameDecoder } from '../protocol/frame-decoder';
+import type { SocketReader } from './socket-reader';
+
+/**
+ * Thrown when a payload cannot be completed and the connection must close:
+ * the peer left, stalled past the transfer timeout, or the file shrank under
+ * a download. After it, no frame boundary on this connection can be trusted.
+ */
+export class TransferAbortedError extends Error {
+  constructor(
+    message: string,
+    /** Payload bytes that did move before the abort. */
+    readonly bytesMoved: number,
+  ) {
+    super(message);
+    this.name = 'TransferAbortedError';
+  }
+}
+
+/** Called for every chunk that moves, so the session can push back its timers. */
+export type ProgressHook = (bytes: number) => void;
+
+/** Size of each read from disk for downloads: big writes run loopback near its limit. */
+export const DOWNLOAD_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Wait until the socket can take more bytes. Rejects if it closes first, so
+ * a client that stops reading is ended by the stall timer destroying the
+ * socket, never by buffering its download in memory.
+ */
+export function waitForDrain(socket: Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (socket.destroyed) {
+      reject(new Error('socket closed'));
+      return;
+    }
+    const cleanup = () => {
+      socket.off('drain', onDrain);
+      socket.off('close', onClose);
+    };
+    const onDrain = () => {
+      cleanup();
+      resolve();
+    };
+    const onClose = () => {
+      cleanup();
+      reject(new Error('socket closed'));
+    };
+    socket.on('drain', onDrain);
+    socket.on('close', onClose);
+  });
+}
+
+/**
+ * Stream bytes `[start, end)` of an open file to the socket, hashing them on
+ * the way. Backpressure: one disk chunk at a time, waiting for `drain`
+ * whenever the socket's buffer is full.
+ */
+export async function sendFileRange(
+  socket: Socket,
+  handle: FileHandle,
+  start: number,
+  end: number,
+  onProgress: ProgressHook,
+): Promise<{ bytes: number; sha256: string }> {
+  const hash = createHash('sha256');
+  const length = end - start;
+  const buffer = Buffer.allocUnsafe(Math.min(DOWNLOAD_CHUNK_BYTES, Math.max(length, 1)));
+  let sent = 0;
+  while (sent < length) {
+    if (socket.destroyed) throw new TransferAbortedError('connection closed during download', sent);
+    const want = Math.min(buffer.length, length - sent);
+    const { bytesRead } = await handle.read(buffer, 0, want, start + sent);
+    if (bytesRead === 0) throw new TransferAbortedError('file shrank during download', sent);
+    // A fresh copy per write: the socket may still hold the previous chunk.
+    const chunk = Buffer.from(buffer.subarray(0, bytesRead));
+    hash.update(chunk);
+    sent += bytesRead;
+    const roomLeft = socket.write(chunk);
+    onProgress(bytesRead);
+    if (!roomLeft) {
+      try {
+        await waitForDrain(socket);
+      } catch {
+        throw new TransferAbortedError('connection closed during download', sent);
+      }
+    }
+  }
+  return { bytes: sent, sha256: hash.digest('hex') };
+}
+
+/** What came of receiving an upload's payload. */
+export interface ReceivedPayload {
+  sha256: string;
+  /** The first error the sink raised; the payload was still read to its end. */
+  sinkError?: unknown;
+}
+
+/**
+ * Read exactly `size` payload bytes (first those already buffered in the
+ * decoder, then from the socket) into `sink`, hashing them. If the sink fails
+ * (a full disk), the rest of the payload is still read and dropped so the
+ * next frame starts where the client thinks it does.
+ * @throws TransferAbortedError if the peer goes away before `size` bytes.
+ */
+export async function receivePayload(
+  decoder: FrameDecoder,
+  reader: SocketReader,
+  size: number,
+  sink: Writable,
+  onProgress: ProgressHook,
+): Promise<ReceivedPayload> {
+  const hash = createHash('sha256');
+  let received = 0;
+  let sinkError: unknown;
+  const onSinkError = (err: unknown) => {
+    sinkError ??= err;
+  };
+  sink.on('error', onSinkError);
+  try {
+    while (received < size) {
+      let chunk = decoder.takeRaw(size - received);
+      if (!chunk) {
+        const fresh = await reader.read();
+        if (!fresh) throw new TransferAbortedError('connection closed during upload', received);
+        if (fresh.length > size - received) {
+          // Bytes past the payload belong to the next frame: give them back.
+          decoder.push(fresh.subarray(size - received));
+          chunk = fresh.subarray(0, size - received);
+        } else {
+          chunk = fresh;
+        }
+      }
+      received += chunk.length;
+      hash.update(chunk);
+      onProgress(chunk.length);
+      if (sinkError === undefined && !sink.write(chunk)) {
+        await drained(sink);
+      }
+    }
+    if (sinkError === undefined) await finished(sink);
+  } finally {
+    sink.off('error', onSinkError);
+  }
+  return { sha256: hash.digest('hex'), sinkError };
+}
+
+/** Resolve on `drain`, or as soon as the stream fails (the error is collected elsewhere). */
+function drained(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('error', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('error', done);
+    stream.on('close', done);
+  });
+}
+
+/** End the stream and wait until its bytes are flushed, or it fails. */
+function finished(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('finish', done);
+      stream.off('error', done);
+      resolve();
+    };
+    stream.on('finish', done);
+    stream.on('error', done);
+    stream.end();
+  });
+}
