@@ -1,0 +1,281 @@
+/**
+ * The served root on the local disk: every client path is parsed
+ * (`path-rules.ts`), resolved and confined (`resolver.ts`) here, and fs
+ * errors become protocol errors in one place (`fs-errors.ts`).
+ *
+ * A file in the middle of a path ("parent is a file") is answered
+ * consistently by what the command does: commands that create a name (PUT,
+ * MKDIR, the RENAME destination) get 409, because the name cannot be made;
+ * commands that look a name up (LS, STAT, GET, DELETE, RMDIR, the RENAME
+ * source) get 404, because nothing by that name exists.
+ */
+import { constants as fsConstants, promises as fsp, type Stats } from 'node:fs';
+import * as path from 'node:path';
+import {
+  BadRequestError,
+  ConflictError,
+  ForbiddenError,
+  InsufficientStorageError,
+  NotFoundError,
+} from '../protocol/errors';
+import type { FileEntry } from '../protocol/messages';
+import { MESSAGES, errnoCode, rethrowMapped } from './fs-errors';
+import { listFolder, toEntry } from './listing';
+import { isTempUploadName, parseClientPath } from './path-rules';
+import { PathResolver, isWithin, type NameInfo } from './resolver';
+import type { OpenedFile, PendingUpload, Storage } from './storage';
+import { TempUpload, tempPathFor } from './temp-files';
+import { removeStaleUploads } from './stale-uploads';
+
+/** Options of {@link LocalStorage.create}. */
+export interface LocalStorageOptions {
+  /** Create the root (and its parents) when it does not exist. */
+  createRoot?: boolean;
+  /**
+   * `fsync` each upload before renaming it into place. Off by default: the
+   * rename is atomic for readers either way, and fsync only adds crash
+   * durability at a real cost per upload.
+   */
+  fsync?: boolean;
+}
+
+// Non-blocking so that a FIFO planted in the tree cannot park a libuv thread
+// in open(2); no-follow so a final component swapped for a link after
+// realpath fails (ELOOP → 403) instead of escaping. Both are absent on Windows.
+const READ_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0) | (fsConstants.O_NOFOLLOW ?? 0);
+
+function lastPart(parts: readonly string[]): string {
+  return parts[parts.length - 1] as string;
+}
+
+/** {@link Storage} confined to one folder of the local file system. */
+export class LocalStorage implements Storage {
+  private readonly resolver: PathResolver;
+  /** Temporary files of uploads in flight, which cleanup must not touch. */
+  private readonly activeUploads = new Set<string>();
+
+  private constructor(
+    /** The served root as a real path (symlinks resolved once, at start). */
+    readonly root: string,
+    private readonly fsync: boolean,
+  ) {
+    this.resolver = new PathResolver(root);
+  }
+
+  /**
+   * Open the served root. The root is `realpath`ed once here, so later
+   * confinement checks compare real paths with real paths.
+   * @throws a plain Error (for the operator, not a client) if it is missing
+   *   or not a folder.
+   */
+  static async create(root: string, opts: LocalStorageOptions = {}): Promise<LocalStorage> {
+    const absolute = path.resolve(root);
+    if (opts.createRoot) await fsp.mkdir(absolute, { recursive: true });
+    const real = await fsp.realpath(absolute);
+    if (!(await fsp.stat(real)).isDirectory()) throw new Error(`Served root is not a folder: ${absolute}`);
+    return new LocalStorage(real, opts.fsync ?? false);
+  }
+
+  /** Entries of a folder, minus temp uploads, escaping or dangling links and special files. */
+  async list(rawPath: string | undefined): Promise<FileEntry[]> {
+    const parts = rawPath === undefined ? [] : parseClientPath(rawPath);
+    const { real, stats } = await this.existing(parts);
+    if (!stats.isDirectory()) throw new ConflictError(MESSAGES.notFolder);
+    return listFolder(this.resolver, real);
+  }
+
+  /** One entry; its `name` is the last part of the path, or `/` for the root. */
+  async stat(rawPath: string): Promise<FileEntry> {
+    const parts = parseClientPath(rawPath);
+    const { stats } = await this.existing(parts);
+    const entry = toEntry(parts.length === 0 ? '/' : lastPart(parts), stats);
+    if (!entry) throw new ForbiddenError(MESSAGES.notRegular);
+    return entry;
+  }
+
+  /** Open a regular file once; size and version come from that same handle. */
+  async openRead(rawPath: string): Promise<OpenedFile> {
+    const parts = parseClientPath(rawPath);
+    const resolved = await this.resolver.resolve(parts);
+    if (resolved.kind !== 'found') throw new NotFoundError(MESSAGES.notFound);
+    const handle = await fsp.open(resolved.real, READ_FLAGS).catch(rethrowMapped);
+    try {
+      const stats = await handle.stat({ bigint: true });
+      if (stats.isDirectory()) throw new ConflictError(MESSAGES.isFolder);
+      if (!stats.isFile()) throw new ForbiddenError(MESSAGES.notRegular);
+      let closing: Promise<void> | undefined;
+      return {
+        handle,
+        size: Number(stats.size),
+        versionKey: `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}`,
+        close: () => (closing ??= handle.close().catch(() => {})),
+      };
+    } catch (err) {
+      await handle.close().catch(() => {});
+      return rethrowMapped(err);
+    }
+  }
+
+  /**
+   * Check everything a PUT can fail on before the client sends a byte, then
+   * create the temporary file beside the target. A target that is a symlink
+   * inside the root is replaced at its real location, so the link keeps
+   * pointing at the new content.
+   */
+  async beginUpload(rawPath: string, size: number): Promise<PendingUpload> {
+    const parts = parseClientPath(rawPath);
+    if (parts.length === 0) throw new ConflictError(MESSAGES.isFolder);
+    if (!Number.isSafeInteger(size) || size < 0) throw new BadRequestError('Invalid size');
+    const folder = await this.parentForCreate(parts);
+    const info = await this.resolver.inspect(folder, lastPart(parts));
+    let target = info.path;
+    if (info.kind !== 'none') {
+      if (info.stats.isDirectory()) throw new ConflictError(MESSAGES.isFolder);
+      if (!info.stats.isFile()) throw new ForbiddenError(MESSAGES.notRegular);
+      if (info.kind === 'link') target = info.real;
+    }
+    const space = await fsp.statfs(path.dirname(target), { bigint: true }).catch(rethrowMapped);
+    if (space.bavail * space.bsize < BigInt(size)) throw new InsufficientStorageError(MESSAGES.noSpace);
+    const tempPath = tempPathFor(target);
+    // 'wx': never reuse or follow an existing name; 0o644 is filtered by umask.
+    const handle = await fsp.open(tempPath, 'wx', 0o644).catch(rethrowMapped);
+    return new TempUpload({
+      handle,
+      tempPath,
+      targetPath: target,
+      expectedSize: size,
+      fsync: this.fsync,
+      tracker: this.activeUploads,
+    });
+  }
+
+  /**
+   * Delete a file. A symlink is removed itself, never its target: the link is
+   * the name the client asked to delete, and the file it points to may be
+   * reachable (and wanted) under its own name.
+   */
+  async deleteFile(rawPath: string): Promise<void> {
+    const parts = parseClientPath(rawPath);
+    if (parts.length === 0) throw new ConflictError(MESSAGES.isFolder);
+    const info = await this.inspectExisting(parts);
+    if (info.stats.isDirectory()) throw new ConflictError(MESSAGES.isFolder);
+    if (!info.stats.isFile()) throw new ForbiddenError(MESSAGES.notRegular);
+    await fsp.unlink(info.path).catch(rethrowMapped);
+  }
+
+  /** Make one folder; its parent must exist, and nothing may hold the name. */
+  async makeDirectory(rawPath: string): Promise<void> {
+    const parts = parseClientPath(rawPath);
+    if (parts.length === 0) throw new ConflictError(MESSAGES.exists);
+    const folder = await this.parentForCreate(parts);
+    const info = await this.resolver.inspect(folder, lastPart(parts));
+    if (info.kind !== 'none') throw new ConflictError(MESSAGES.exists);
+    await fsp.mkdir(info.path).catch(rethrowMapped);
+  }
+
+  /**
+   * Remove an empty folder. Stale temporary uploads (from a killed process)
+   * are invisible to clients, so a folder holding only those is empty: they
+   * are deleted, then the folder. A temp file of an upload still in flight
+   * counts as content (409) — it is about to become a file there.
+   * A symlink to an empty folder is removed itself, leaving its target.
+   */
+  async removeDirectory(rawPath: string): Promise<void> {
+    const parts = parseClientPath(rawPath);
+    if (parts.length === 0) throw new ForbiddenError(MESSAGES.root);
+    const info = await this.inspectExisting(parts);
+    if (!info.stats.isDirectory()) throw new ConflictError(MESSAGES.notFolder);
+    if (info.kind === 'link') {
+      await this.assertEmpty(info.real, false);
+      await fsp.unlink(info.path).catch(rethrowMapped);
+      return;
+    }
+    await this.assertEmpty(info.path, true);
+    await fsp.rmdir(info.path).catch(rethrowMapped);
+  }
+
+  /**
+   * Rename within the root; a file at `to` is replaced atomically. Names are
+   * moved as they are: a symlink source moves the link, a symlink destination
+   * is replaced by the source (its target is left alone), as `rename(2)` does.
+   */
+  async rename(rawFrom: string, rawTo: string): Promise<void> {
+    const from = parseClientPath(rawFrom);
+    const to = parseClientPath(rawTo);
+    if (from.length === 0) throw new ForbiddenError(MESSAGES.root);
+    const source = await this.inspectExisting(from);
+    const sourceIsDir = source.stats.isDirectory();
+    if (!sourceIsDir && !source.stats.isFile()) throw new ForbiddenError(MESSAGES.notRegular);
+    if (to.length === 0) throw new ConflictError(MESSAGES.exists);
+    const folder = await this.parentForCreate(to);
+    const dest = await this.resolver.inspect(folder, lastPart(to));
+    if (dest.path === source.path) return;
+    if (dest.kind !== 'none') {
+      if (dest.stats.isDirectory()) throw new ConflictError(MESSAGES.exists);
+      if (!dest.stats.isFile()) throw new ForbiddenError(MESSAGES.notRegular);
+      if (sourceIsDir) throw new ConflictError(MESSAGES.exists);
+      // A link renamed over its own target would destroy the file and leave
+      // a link pointing at itself.
+      if (source.kind === 'link' && dest.kind === 'entry' && dest.path === source.real) {
+        throw new ConflictError(MESSAGES.sameFile);
+      }
+    }
+    if (source.kind === 'entry' && sourceIsDir && isWithin(source.path, dest.path)) {
+      throw new ConflictError(MESSAGES.intoItself);
+    }
+    await fsp.rename(source.path, dest.path).catch((err: unknown) => {
+      if (errnoCode(err) === 'EINVAL') throw new ConflictError(MESSAGES.intoItself);
+      return rethrowMapped(err);
+    });
+  }
+
+  /** Delete temp upload files left anywhere under the root (not those in flight). */
+  removeStaleUploads(): Promise<number> {
+    return removeStaleUploads(this.root, this.activeUploads);
+  }
+
+  /** Lookup semantics: anything missing along the way is 404. */
+  private async existing(parts: readonly string[]): Promise<{ real: string; stats: Stats }> {
+    const resolved = await this.resolver.resolve(parts);
+    if (resolved.kind !== 'found') throw new NotFoundError(MESSAGES.notFound);
+    const stats = await fsp.stat(resolved.real).catch(rethrowMapped);
+    return { real: resolved.real, stats };
+  }
+
+  /** The last part's own entry (a link is not followed past the check), or 404. */
+  private async inspectExisting(parts: readonly string[]): Promise<Exclude<NameInfo, { kind: 'none' }>> {
+    const { real, stats } = await this.existing(parts.slice(0, -1));
+    if (!stats.isDirectory()) throw new NotFoundError(MESSAGES.notFound);
+    const info = await this.resolver.inspect(real, lastPart(parts));
+    if (info.kind === 'none') throw new NotFoundError(MESSAGES.notFound);
+    return info;
+  }
+
+  /** Creation semantics: the parent must exist (404) and be a folder (409). */
+  private async parentForCreate(parts: readonly string[]): Promise<string> {
+    const resolved = await this.resolver.resolve(parts.slice(0, -1));
+    if (resolved.kind === 'missing') throw new NotFoundError(MESSAGES.parentNotFound);
+    if (resolved.kind === 'blocked') throw new ConflictError(MESSAGES.parentIsFile);
+    const stats = await fsp.stat(resolved.real).catch(rethrowMapped);
+    if (!stats.isDirectory()) throw new ConflictError(MESSAGES.parentIsFile);
+    return resolved.real;
+  }
+
+  /**
+   * 409 unless `folder` holds nothing but stale temp uploads; with `removeStale`
+   * those are deleted so the folder can be removed.
+   */
+  private async assertEmpty(folder: string, removeStale: boolean): Promise<void> {
+    const names = await fsp.readdir(folder).catch(rethrowMapped);
+    const temps = names.filter(isTempUploadName).map((name) => path.join(folder, name));
+    if (temps.length < names.length || temps.some((temp) => this.activeUploads.has(temp))) {
+      throw new ConflictError(MESSAGES.notEmpty);
+    }
+    if (!removeStale) return;
+    for (const temp of temps) {
+      await fsp.unlink(temp).catch((err: unknown) => {
+        if (errnoCode(err) !== 'ENOENT') rethrowMapped(err);
+      });
+    }
+  }
+}

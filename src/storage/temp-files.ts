@@ -1,0 +1,191 @@
+/**
+ * Atomic uploads: bytes go to a hidden temporary file beside the target, and
+ * only a complete file is renamed over it. `rename(2)` within one folder is
+ * atomic, so readers see the old file or the new one, never a mix, and two
+ * uploads of one name race to a whole winner.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import * as path from 'node:path';
+import { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import type { PendingUpload } from './storage';
+import { errnoCode, mapFsError } from './fs-errors';
+import { TEMP_UPLOAD_PREFIX, TEMP_UPLOAD_SUFFIX } from './path-rules';
+
+/** Buffer this much before the writer pushes back (socket → disk). */
+export const UPLOAD_HIGH_WATER_MARK = 1024 * 1024;
+
+/** A fresh temporary upload name: 64 random bits make collisions negligible. */
+export function newTempUploadName(): string {
+  return `${TEMP_UPLOAD_PREFIX}${randomBytes(8).toString('hex')}${TEMP_UPLOAD_SUFFIX}`;
+}
+
+/**
+ * Writes to an open file handle. Unlike `fs.createWriteStream`, its errors
+ * are already protocol errors (a full disk fails the pipeline with 507, not a
+ * bare errno that would become 500), and it never closes the handle itself:
+ * the upload owns the handle and closes it exactly once.
+ */
+export class HandleWriter extends Writable {
+  /** Bytes that reached the file so far. */
+  bytesWritten = 0;
+
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly fsync: boolean,
+  ) {
+    super({ highWaterMark: UPLOAD_HIGH_WATER_MARK, decodeStrings: true });
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
+    this.writeAll([chunk]).then(() => callback(), (err) => callback(mapFsError(err) as Error));
+  }
+
+  override _writev(
+    chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
+    callback: (err?: Error | null) => void,
+  ): void {
+    const buffers = chunks.map((entry) => entry.chunk);
+    this.writeAll(buffers).then(() => callback(), (err) => callback(mapFsError(err) as Error));
+  }
+
+  override _final(callback: (err?: Error | null) => void): void {
+    if (!this.fsync) return callback();
+    this.handle.sync().then(() => callback(), (err) => callback(mapFsError(err) as Error));
+  }
+
+  /** `writev` may write less than asked (signals, quotas); loop until done. */
+  private async writeAll(buffers: Buffer[]): Promise<void> {
+    let pending = buffers.filter((buffer) => buffer.length > 0);
+    while (pending.length > 0) {
+      const { bytesWritten } = await this.handle.writev(pending);
+      this.bytesWritten += bytesWritten;
+      pending = dropBytes(pending, bytesWritten);
+    }
+  }
+}
+
+/** The buffers left after the first `count` bytes of `buffers` are written. */
+function dropBytes(buffers: Buffer[], count: number): Buffer[] {
+  let skip = count;
+  const rest: Buffer[] = [];
+  for (const buffer of buffers) {
+    if (skip >= buffer.length) {
+      skip -= buffer.length;
+    } else {
+      rest.push(skip > 0 ? buffer.subarray(skip) : buffer);
+      skip = 0;
+    }
+  }
+  return rest;
+}
+
+/** How a {@link TempUpload} tells its storage it is no longer in flight. */
+export interface UploadTracker {
+  add(tempPath: string): void;
+  delete(tempPath: string): void;
+}
+
+/** The pieces of one upload, created by the storage after all its checks. */
+export interface TempUploadOptions {
+  handle: FileHandle;
+  tempPath: string;
+  /** Real path the finished file is renamed to, in the same folder. */
+  targetPath: string;
+  expectedSize: number;
+  fsync: boolean;
+  tracker: UploadTracker;
+}
+
+/** A {@link PendingUpload} over one temporary file. */
+export class TempUpload implements PendingUpload {
+  readonly stream: HandleWriter;
+  private handleClosed?: Promise<void>;
+  private committing?: Promise<void>;
+  private aborting?: Promise<void>;
+
+  constructor(private readonly options: TempUploadOptions) {
+    this.stream = new HandleWriter(options.handle, options.fsync);
+    // The stream's errors surface through the pipeline and through commit();
+    // this listener only keeps an unobserved one from crashing the process.
+    this.stream.on('error', () => {});
+    options.tracker.add(options.tempPath);
+  }
+
+  /**
+   * Finish the stream (ending it if the caller has not), check that exactly
+   * the announced number of bytes arrived, and rename over the target. Any
+   * failure removes the temporary file and leaves the target untouched. A
+   * short file is refused with a plain error (a 500): publishing it would
+   * show readers a torn upload, and getting here with one is a server bug.
+   */
+  commit(): Promise<void> {
+    if (this.aborting) return Promise.reject(new Error('Upload already aborted'));
+    this.committing ??= this.runCommit();
+    return this.committing;
+  }
+
+  private async runCommit(): Promise<void> {
+    const { tempPath, targetPath, expectedSize } = this.options;
+    try {
+      if (this.stream.errored) throw this.stream.errored;
+      if (!this.stream.writableEnded) this.stream.end();
+      await finished(this.stream);
+      await this.closeHandle(true);
+      if (this.stream.bytesWritten !== expectedSize) {
+        throw new Error(`Upload size mismatch: ${this.stream.bytesWritten} of ${expectedSize} bytes`);
+      }
+      await fsp.rename(tempPath, targetPath);
+    } catch (err) {
+      await this.cleanUp();
+      throw mapFsError(err);
+    }
+    this.options.tracker.delete(tempPath);
+  }
+
+  /** Stop writing and remove the temporary file; idempotent, never throws for a gone file. */
+  abort(): Promise<void> {
+    if (this.committing) {
+      // After a commit the target is the new file and must stay; a failed
+      // commit has already cleaned up. Either way: nothing to undo.
+      return this.committing.then(
+        () => undefined,
+        () => undefined,
+      );
+    }
+    this.aborting ??= this.cleanUp();
+    return this.aborting;
+  }
+
+  private async cleanUp(): Promise<void> {
+    if (!this.stream.destroyed) this.stream.destroy();
+    await this.closeHandle(false);
+    try {
+      await fsp.unlink(this.options.tempPath);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw mapFsError(err);
+    } finally {
+      this.options.tracker.delete(this.options.tempPath);
+    }
+  }
+
+  /**
+   * Close the handle once. `FileHandle.close` waits for writes in flight, so
+   * a destroyed stream cannot write after the file is unlinked.
+   */
+  private closeHandle(strict: boolean): Promise<void> {
+    if (!this.handleClosed) {
+      const closing = this.options.handle.close();
+      this.handleClosed = closing.catch(() => {});
+      if (strict) return closing;
+    }
+    return this.handleClosed;
+  }
+}
+
+/** The folder a temporary file for `targetPath` goes in: the target's own. */
+export function tempPathFor(targetPath: string): string {
+  return path.join(path.dirname(targetPath), newTempUploadName());
+}
