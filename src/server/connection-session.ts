@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import type { ServerLimits } from '../config/defaults';
 import type { Log } from '../logging/log';
+import { suppressedNote, type LogThrottle } from '../logging/throttle';
 import { FramingError, ProtocolError, toProtocolError } from '../protocol/errors';
 import { FrameDecoder, type DecodedFrame } from '../protocol/frame-decoder';
 import { encodeFrame } from '../protocol/frame-encoder';
@@ -14,9 +15,14 @@ import { fieldForLog } from './commands/command';
 import type { CommandRegistry } from './commands';
 import { receivePayload, sendFileRange, TransferAbortedError, type ReceivedPayload } from './payload';
 import { SocketReader } from './socket-reader';
+import type { DigestCache } from './digest-cache';
+import type { HashWorker } from './hash-worker';
 
 /** Payloads up to this size go out in the same write as their header and trailer. */
 const SMALL_PAYLOAD_BYTES = 64 * 1024;
+
+/** Ranges at least this large are hashed on the worker thread, off the event loop. */
+const WORKER_HASH_MIN_BYTES = 16 * 1024 * 1024;
 
 /** How long a closing connection may linger for the peer's FIN before it is cut. */
 const CLOSE_LINGER_MS = 5_000;
@@ -29,6 +35,12 @@ export interface SessionDeps {
   limits: ServerLimits;
   clock: Clock;
   commands: CommandRegistry;
+  /** Digests of whole files already hashed, by file version. */
+  digests: DigestCache;
+  /** Keeps floods of identical log lines (out of descriptors) in check. */
+  throttle: LogThrottle;
+  /** Hashes large downloads on another thread. */
+  hasher: HashWorker;
   /** The greeting frame sent first on the connection. */
   greeting: object;
   /** Called once for every command that finishes (for metrics and tests). */
@@ -211,7 +223,9 @@ export class ConnectionSession {
   private handleFailure(err: unknown, handler: CommandHandler | undefined, message: Record<string, unknown>): number {
     if (err instanceof TransferAbortedError) {
       // Mid-payload the stream is out of step: no response can be trusted, close.
-      this.abort(`${handler?.name ?? 'transfer'} aborted: ${err.message}`);
+      const reason = `${handler?.name ?? 'transfer'} aborted: ${err.message}`;
+      if (this.socket.destroyed) this.closeReason ||= reason;
+      else this.abort(reason);
       return 0;
     }
     const failure = toProtocolError(err);
@@ -219,6 +233,12 @@ export class ConnectionSession {
     const target = handler?.target(message);
     if (!name) {
       this.log.warn(`Invalid command: ${failure.message}`);
+    } else if (isOutOfDescriptors(err)) {
+      // Every session hits this at once when it happens: say it once per interval.
+      const suppressed = this.deps.throttle.admit('descriptors');
+      if (suppressed !== undefined) {
+        this.log.error(`${name}: Out of file descriptors; answering 500 until some close${suppressedNote(suppressed)}`);
+      }
     } else if (!(err instanceof ProtocolError)) {
       this.log.error(`${name}: Internal error${target ? ` - ${target}` : ''}`, err);
     } else if (failure.code >= 500) {
@@ -281,12 +301,27 @@ export class ConnectionSession {
       return { bytes: length, sha256: createHash('sha256').update(buffer).digest('hex') };
     }
     this.uncork();
+    // Whole-file digests are cached per file version; a large range is hashed
+    // on the worker thread while this thread sends; a medium one inline.
+    const cacheable = offset === 0;
+    const cached = cacheable ? this.deps.digests.get(file.versionKey) : undefined;
+    const offThread = cached === undefined && length >= WORKER_HASH_MIN_BYTES;
+    const digest = cached !== undefined
+      ? Promise.resolve(cached)
+      : offThread
+        ? this.deps.hasher.hashRange(file.handle.fd, offset, file.size)
+        : undefined;
+    // A failed send must not leave the hash job's rejection unhandled.
+    digest?.catch(() => undefined);
     const stall = this.stallGuard('download');
     try {
-      return await sendFileRange(this.socket, file.handle, offset, file.size, () => {
+      const sent = await sendFileRange(this.socket, file.handle, offset, file.size, () => {
         stall.refresh();
         this.idleTimer?.refresh();
-      });
+      }, digest === undefined);
+      const sha256 = sent.sha256 ?? (await digest!);
+      if (cacheable && cached === undefined) this.deps.digests.set(file.versionKey, sha256);
+      return { bytes: sent.bytes, sha256 };
     } finally {
       stall.cancel();
       this.socket.cork();
@@ -307,4 +342,10 @@ export class ConnectionSession {
       this.socket.cork();
     }
   }
+}
+
+/** EMFILE/ENFILE: the process or the system ran out of file descriptors. */
+function isOutOfDescriptors(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EMFILE' || code === 'ENFILE';
 }

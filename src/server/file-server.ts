@@ -2,6 +2,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_LIMITS, LISTEN_BACKLOG, PROTOCOL_VERSION, SERVER_NAME, type ServerLimits } from '../config/defaults';
 import { silentLog, type Log } from '../logging/log';
+import { LogThrottle, suppressedNote } from '../logging/throttle';
 import { encodeFrame } from '../protocol/frame-encoder';
 import type { GreetingMessage } from '../protocol/messages';
 import { LocalStorage } from '../storage/local-storage';
@@ -9,6 +10,9 @@ import type { Storage } from '../storage/storage';
 import { systemClock, type Clock } from '../util/clock';
 import { CommandRegistry } from './commands';
 import { ConnectionSession } from './connection-session';
+import { DigestCache } from './digest-cache';
+import { connectionsWithinDescriptors, openFileLimit } from './descriptor-limit';
+import { HashWorker } from './hash-worker';
 import { RateLimiter } from './rate-limiter';
 import { SessionRegistry } from './session-registry';
 
@@ -39,6 +43,9 @@ export class FileServer {
   private readonly registry: SessionRegistry<ConnectionSession>;
   private readonly rateLimiter: RateLimiter;
   private readonly commands = new CommandRegistry();
+  private readonly digests = new DigestCache();
+  private readonly hasher = new HashWorker();
+  private readonly throttle: LogThrottle;
   private readonly greeting: GreetingMessage;
   private readonly server: net.Server;
   private closing: Promise<void> | undefined;
@@ -67,13 +74,23 @@ export class FileServer {
       auth_required: false,
     };
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
-    this.server.on('error', (err) => this.log.error('Server socket error', err));
+    this.throttle = new LogThrottle(clock);
+    this.server.on('error', (err) => this.onAcceptError(err));
   }
 
   /** Prepare the root, then listen. Resolves once the port is open. */
   static async start(options: FileServerOptions): Promise<FileServer> {
     const log = options.log ?? silentLog;
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
+    const fdLimit = openFileLimit();
+    if (fdLimit !== undefined && limits.maxConnections > connectionsWithinDescriptors(fdLimit)) {
+      const fitting = connectionsWithinDescriptors(fdLimit);
+      log.warn(
+        `The open-file limit (${fdLimit}) leaves room for ${fitting} connections: --max-connections ${limits.maxConnections} lowered to ${fitting}. ` +
+          'Raise it with `ulimit -n` or LimitNOFILE= in the service unit.',
+      );
+      limits.maxConnections = fitting;
+    }
     const storage = options.storage ?? (await LocalStorage.create(options.root, { createRoot: true }));
     const stale = await storage.removeStaleUploads();
     if (stale > 0) log.info(`Removed ${stale} temporary upload file(s) left by an earlier run`);
@@ -125,6 +142,9 @@ export class FileServer {
       limits: this.limits,
       clock: this.clock,
       commands: this.commands,
+      digests: this.digests,
+      hasher: this.hasher,
+      throttle: this.throttle,
       greeting: this.greeting,
       onCommand: this.onCommand,
     });
@@ -150,9 +170,29 @@ export class FileServer {
     });
   }
 
+  /**
+   * Accept failures arrive here. Out of descriptors, libuv accepts and drops
+   * the pending connection itself (so the kernel queue does not spin us);
+   * we say so once per interval and keep listening: accepting resumes by
+   * itself as soon as descriptors free up.
+   */
+  private onAcceptError(err: NodeJS.ErrnoException): void {
+    const key = err.code === 'EMFILE' || err.code === 'ENFILE' ? 'descriptors' : `accept ${err.code}`;
+    const suppressed = this.throttle.admit(key);
+    if (suppressed === undefined) return;
+    if (key === 'descriptors') {
+      this.log.error(`Out of file descriptors (${err.code}): refusing new connections until some close${suppressedNote(suppressed)}`);
+    } else {
+      this.log.error(`Accepting a connection failed${suppressedNote(suppressed)}`, err);
+    }
+  }
+
   /** Send a refusal greeting and close without waiting on the client. */
   private refuse(socket: net.Socket, remote: string, code: number, message: string): void {
-    this.log.warn(`Refused connection from ${remote}: ${message} (${code})`);
+    const suppressed = this.throttle.admit(`refused ${normaliseIp(socket.remoteAddress)} ${code}`);
+    if (suppressed !== undefined) {
+      this.log.warn(`Refused connection from ${remote}: ${message} (${code})${suppressedNote(suppressed)}`);
+    }
     socket.on('error', () => {});
     const cut = setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
     cut.unref();
@@ -194,6 +234,7 @@ export class FileServer {
       }
     }
     await stopped;
+    await this.hasher.close();
     this.log.info('Server stopped');
   }
 }

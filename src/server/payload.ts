@@ -55,10 +55,14 @@ export function waitForDrain(socket: Socket): Promise<void> {
   });
 }
 
+/** Disk chunks in flight per download: one being read while others are sent. */
+const DOWNLOAD_BUFFERS = 3;
+
 /**
- * Stream bytes `[start, end)` of an open file to the socket, hashing them on
- * the way. Backpressure: one disk chunk at a time, waiting for `drain`
- * whenever the socket's buffer is full.
+ * Stream bytes `[start, end)` of an open file to the socket, optionally
+ * hashing them on the way. A chunk's buffer is reused only once the socket
+ * has handed it to the kernel (its write callback): no copy and no fresh
+ * allocation per chunk.
  */
 export async function sendFileRange(
   socket: Socket,
@@ -66,31 +70,54 @@ export async function sendFileRange(
   start: number,
   end: number,
   onProgress: ProgressHook,
-): Promise<{ bytes: number; sha256: string }> {
-  const hash = createHash('sha256');
+  hashInline: boolean,
+): Promise<{ bytes: number; sha256?: string }> {
+  const hash = hashInline ? createHash('sha256') : undefined;
   const length = end - start;
-  const buffer = Buffer.allocUnsafe(Math.min(DOWNLOAD_CHUNK_BYTES, Math.max(length, 1)));
+  const chunkSize = Math.min(DOWNLOAD_CHUNK_BYTES, Math.max(length, 1));
+  const free: Buffer[] = [];
+  let allocated = 0;
+  let bufferFreed: (() => void) | undefined;
+  const acquire = async (): Promise<Buffer> => {
+    for (;;) {
+      const buffer = free.pop();
+      if (buffer) return buffer;
+      if (allocated < DOWNLOAD_BUFFERS) {
+        allocated += 1;
+        return Buffer.allocUnsafe(chunkSize);
+      }
+      if (socket.destroyed) throw new TransferAbortedError('connection closed during download', sent);
+      await new Promise<void>((resolve) => {
+        bufferFreed = resolve;
+      });
+    }
+  };
+  const release = (buffer: Buffer) => {
+    free.push(buffer);
+    const wake = bufferFreed;
+    bufferFreed = undefined;
+    wake?.();
+  };
+  // A closed socket fails its pending writes, which frees their buffers too.
   let sent = 0;
   while (sent < length) {
     if (socket.destroyed) throw new TransferAbortedError('connection closed during download', sent);
+    const buffer = await acquire();
     const want = Math.min(buffer.length, length - sent);
     const { bytesRead } = await handle.read(buffer, 0, want, start + sent);
     if (bytesRead === 0) throw new TransferAbortedError('file shrank during download', sent);
-    // A fresh copy per write: the socket may still hold the previous chunk.
-    const chunk = Buffer.from(buffer.subarray(0, bytesRead));
-    hash.update(chunk);
+    const chunk = buffer.subarray(0, bytesRead);
+    hash?.update(chunk);
     sent += bytesRead;
-    const roomLeft = socket.write(chunk);
+    if (socket.destroyed) throw new TransferAbortedError('connection closed during download', sent);
+    // No wait for 'drain' here: the ring of buffers is the backpressure. The
+    // next read waits for a buffer the socket has finished with, so at most
+    // DOWNLOAD_BUFFERS chunks are ever queued for a client that stops reading.
+    socket.write(chunk, () => release(buffer));
     onProgress(bytesRead);
-    if (!roomLeft) {
-      try {
-        await waitForDrain(socket);
-      } catch {
-        throw new TransferAbortedError('connection closed during download', sent);
-      }
-    }
   }
-  return { bytes: sent, sha256: hash.digest('hex') };
+  if (socket.destroyed) throw new TransferAbortedError('connection closed during download', sent);
+  return { bytes: sent, sha256: hash?.digest('hex') };
 }
 
 /** What came of receiving an upload's payload. */

@@ -35,9 +35,13 @@ export const putCommand: CommandHandler = {
       log.info(`PUT: Received file - ${shown} (${size} bytes in ${clock.now() - started} ms)`);
       return { code: 226, message: 'File received', filename, bytes_received: size, sha256: received.sha256 };
     } catch (err) {
-      const moved = err instanceof TransferAbortedError ? ` after ${err.bytesMoved} of ${size} bytes` : '';
-      const reason = err instanceof Error ? `: ${err.message}` : '';
-      log.error(`PUT: Failed to receive file - ${shown}${moved} in ${clock.now() - started} ms${reason}`);
+      // Refusals (422, 507) are logged by the session like any other answer;
+      // a payload that never arrived whole is this command's own failure.
+      if (err instanceof TransferAbortedError) {
+        log.error(
+          `PUT: Failed to receive file - ${shown} (${err.bytesMoved} of ${size} bytes in ${clock.now() - started} ms: ${err.message})`,
+        );
+      }
       throw err;
     } finally {
       if (!committed) await upload.abort();

@@ -1,0 +1,99 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { RawConnection } from '../helpers/raw-connection';
+
+const BIN = path.join(__dirname, '..', '..', 'bin', 'ftp-server.js');
+
+/** CPU time (user + system, in clock ticks) the process has used so far. */
+async function cpuTicks(pid: number): Promise<number> {
+  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/** Open a socket and report whether a 200 greeting arrived (not a refusal, not a silent close). */
+function tryConnect(port: number): Promise<{ socket: net.Socket; greeted: boolean }> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let settled = false;
+    const finish = (greeted: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({ socket, greeted });
+    };
+    const timer = setTimeout(() => finish(false), 1_500);
+    socket.once('data', (chunk: Buffer) => finish(/"code":200/.test(chunk.toString('utf8'))));
+    socket.once('close', () => finish(false));
+    socket.on('error', () => finish(false));
+  });
+}
+
+it('sizes itself to the open-file limit, refuses the excess cleanly, does not spin, and recovers', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ftp-emfile-'));
+  // A low descriptor limit for this one server process only.
+  const child = spawn('bash', ['-c', `ulimit -n 64 && exec "${process.execPath}" "${BIN}" --host 127.0.0.1 --port 0 --root files --log-dir logs --rate-limit 0 --max-connections-per-ip 500`], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const sockets: net.Socket[] = [];
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no banner: ${output}`)), 15_000);
+      child.stdout.on('data', () => {
+        const match = /listening on 127\.0\.0\.1:(\d+)/.exec(output);
+        if (match) {
+          clearTimeout(timer);
+          resolve(Number(match[1]));
+        }
+      });
+    });
+
+    let refused = 0;
+    for (let i = 0; i < 100; i++) {
+      const { socket, greeted } = await tryConnect(port);
+      sockets.push(socket);
+      if (!greeted) refused += 1;
+      if (refused >= 5) break;
+    }
+    expect(refused).toBeGreaterThanOrEqual(5);
+
+    // Still out of descriptors: the server must idle, not busy-loop on accept.
+    const before = await cpuTicks(child.pid!);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const used = (await cpuTicks(child.pid!)) - before;
+    expect(used).toBeLessThan(30); // ticks are 1/100 s: under 30% of a core
+
+    // It sized itself to the limit at start, refused the excess with a
+    // greeting, and said so without a line per refused connection.
+    expect(output).toMatch(/WARNING - The open-file limit \(64\) leaves room for 40 connections: --max-connections 1000 lowered to 40/);
+    expect(output).toMatch(/WARNING - Refused connection from 127\.0\.0\.1:\d+: Connection limit reached \(503\)/);
+    expect(output.match(/Refused connection/g)!.length).toBeLessThanOrEqual(2);
+
+    for (const socket of sockets.splice(0)) socket.destroy();
+    // Descriptors free up; a new client is served at once.
+    let served = false;
+    for (let attempt = 0; attempt < 20 && !served; attempt++) {
+      const { conn, greeting } = await RawConnection.open(port).catch(() => ({ conn: undefined, greeting: undefined }));
+      if (greeting?.code === 200) {
+        expect(await conn!.request('LS')).toMatchObject({ code: 200 });
+        served = true;
+      }
+      conn?.close();
+      if (!served) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(served).toBe(true);
+    expect(child.exitCode).toBeNull();
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
