@@ -26,26 +26,27 @@ export type DecodedFrame =
  * {@link next} asked for more, so at most one frame plus one chunk is held.
  */
 export class FrameDecoder {
-  private buffer: Buffer = Buffer.alloc(0);
+  /** Unconsumed bytes, oldest first; only the first may be partly consumed. */
+  private chunks: Buffer[] = [];
   private offset = 0;
+  private buffered = 0;
 
   constructor(private readonly maxFrameBytes: number) {}
 
   /** Bytes received and not yet consumed. */
   get bufferedBytes(): number {
-    return this.buffer.length - this.offset;
+    return this.buffered;
   }
 
-  /** Append bytes read from the peer. */
+  /**
+   * Append bytes read from the peer. Chunks are kept as they are and joined
+   * once, when a whole frame is there, so a large frame arriving in many
+   * chunks costs one copy rather than one per chunk.
+   */
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
-    if (this.bufferedBytes === 0) {
-      this.buffer = chunk;
-      this.offset = 0;
-    } else {
-      this.buffer = Buffer.concat([this.buffer.subarray(this.offset), chunk]);
-      this.offset = 0;
-    }
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
   }
 
   /**
@@ -53,21 +54,18 @@ export class FrameDecoder {
    * @throws FramingError when the length prefix breaks the framing rules.
    */
   next(): DecodedFrame | null {
-    const available = this.bufferedBytes;
-    if (available < LENGTH_PREFIX_BYTES) return null;
-    const length = this.buffer.readUInt32BE(this.offset);
+    if (this.buffered < LENGTH_PREFIX_BYTES) return null;
+    const length = this.peek(LENGTH_PREFIX_BYTES).readUInt32BE(0);
     if (length > this.maxFrameBytes) {
       throw new FramingError(413, `Frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`);
     }
     if (length < MIN_FRAME_BYTES) {
       throw new FramingError(400, `Frame length ${length} is too short for a JSON object`);
     }
-    if (available < LENGTH_PREFIX_BYTES + length) return null;
-
-    const start = this.offset + LENGTH_PREFIX_BYTES;
-    const body = this.buffer.subarray(start, start + length);
+    if (this.buffered < LENGTH_PREFIX_BYTES + length) return null;
+    const frame = this.peek(LENGTH_PREFIX_BYTES + length);
     this.consume(LENGTH_PREFIX_BYTES + length);
-    return parseFrameBody(body);
+    return parseFrameBody(frame.subarray(LENGTH_PREFIX_BYTES));
   }
 
   /**
@@ -75,18 +73,38 @@ export class FrameDecoder {
    * arrived in the same chunk as its command). Returns `null` when none.
    */
   takeRaw(max: number): Buffer | null {
-    const n = Math.min(max, this.bufferedBytes);
-    if (n <= 0) return null;
-    const bytes = this.buffer.subarray(this.offset, this.offset + n);
+    if (max <= 0 || this.buffered === 0) return null;
+    const first = this.chunks[0] as Buffer;
+    const n = Math.min(max, first.length - this.offset);
+    const bytes = first.subarray(this.offset, this.offset + n);
     this.consume(n);
     return bytes;
   }
 
+  /** The first `n` buffered bytes as one buffer (joined only if they span chunks). */
+  private peek(n: number): Buffer {
+    const first = this.chunks[0] as Buffer;
+    if (first.length - this.offset >= n) return first.subarray(this.offset, this.offset + n);
+    const joined = Buffer.concat([first.subarray(this.offset), ...this.chunks.slice(1)]);
+    // Keep the joined bytes so the next peek does not join them again.
+    this.chunks = [joined];
+    this.offset = 0;
+    return joined.subarray(0, n);
+  }
+
   private consume(n: number): void {
-    this.offset += n;
-    if (this.offset === this.buffer.length) {
+    this.buffered -= n;
+    let left = n;
+    while (left > 0) {
+      const first = this.chunks[0] as Buffer;
+      const available = first.length - this.offset;
+      if (left < available) {
+        this.offset += left;
+        return;
+      }
+      left -= available;
       // Drop the reference so a large chunk is not kept alive by an idle session.
-      this.buffer = Buffer.alloc(0);
+      this.chunks.shift();
       this.offset = 0;
     }
   }
