@@ -237,7 +237,7 @@ describe('openRead', () => {
   it('opens once: size, content and version come from the same handle', async () => {
     const opened = await storage.openRead('f.txt');
     expect(opened.size).toBe(5);
-    expect(opened.versionKey).toMatch(/^\d+:\d+:5:\d+$/);
+    expect(opened.versionKey).toMatch(/^\d+:\d+:5:\d+:\d+$/);
     // Replacing the file by rename (as an upload does) does not change what
     // this handle reads.
     await fsp.writeFile(fx.at('next.txt'), 'a newer, longer version');

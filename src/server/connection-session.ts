@@ -204,6 +204,7 @@ export class ConnectionSession {
         limits: this.deps.limits,
         clock: this.deps.clock,
         channel: this.channel,
+        digests: this.deps.digests,
       };
       const reply = await handler.run(context);
       if (reply) {

@@ -26,6 +26,7 @@ import { PathResolver, isWithin, type NameInfo } from './resolver';
 import type { OpenedFile, PendingUpload, Storage } from './storage';
 import { TempUpload, tempPathFor } from './temp-files';
 import { removeStaleUploads } from './stale-uploads';
+import { versionKeyOf } from './version-key';
 
 /** Options of {@link LocalStorage.create}. */
 export interface LocalStorageOptions {
@@ -107,7 +108,7 @@ export class LocalStorage implements Storage {
       return {
         handle,
         size: Number(stats.size),
-        versionKey: `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}`,
+        versionKey: versionKeyOf(stats),
         close: () => (closing ??= handle.close().catch(() => {})),
       };
     } catch (err) {

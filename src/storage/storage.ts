@@ -11,7 +11,10 @@ export interface OpenedFile {
   handle: FileHandle;
   /** Size at the moment the file was opened (`fstat`). */
   size: number;
-  /** Identity of this version of the file, for caching its digest. */
+  /**
+   * Identity of this version of the file (device, inode, size, mtime, ctime),
+   * for caching its digest: any write to the file moves its ctime.
+   */
   versionKey: string;
   /** Close the handle; safe to call more than once. */
   close(): Promise<void>;
@@ -24,8 +27,11 @@ export interface OpenedFile {
 export interface PendingUpload {
   /** Where the payload bytes go; honours backpressure. */
   stream: Writable;
-  /** Rename the temporary file over the target (atomic on one file system). */
-  commit(): Promise<void>;
+  /**
+   * Rename the temporary file over the target (atomic on one file system).
+   * Resolves with the new file's version key, as `openRead` would report it.
+   */
+  commit(): Promise<{ versionKey: string }>;
   /** Remove the temporary file; the target is untouched. Safe to call twice. */
   abort(): Promise<void>;
 }

@@ -13,6 +13,7 @@ import { finished } from 'node:stream/promises';
 import type { PendingUpload } from './storage';
 import { errnoCode, mapFsError } from './fs-errors';
 import { TEMP_UPLOAD_PREFIX, TEMP_UPLOAD_SUFFIX } from './path-rules';
+import { versionKeyOf } from './version-key';
 
 /** Buffer this much before the writer pushes back (socket → disk). */
 export const UPLOAD_HIGH_WATER_MARK = 1024 * 1024;
@@ -103,7 +104,7 @@ export interface TempUploadOptions {
 export class TempUpload implements PendingUpload {
   readonly stream: HandleWriter;
   private handleClosed?: Promise<void>;
-  private committing?: Promise<void>;
+  private committing?: Promise<{ versionKey: string }>;
   private aborting?: Promise<void>;
 
   constructor(private readonly options: TempUploadOptions) {
@@ -121,28 +122,34 @@ export class TempUpload implements PendingUpload {
    * short file is refused with a plain error (a 500): publishing it would
    * show readers a torn upload, and getting here with one is a server bug.
    */
-  commit(): Promise<void> {
+  commit(): Promise<{ versionKey: string }> {
     if (this.aborting) return Promise.reject(new Error('Upload already aborted'));
     this.committing ??= this.runCommit();
     return this.committing;
   }
 
-  private async runCommit(): Promise<void> {
-    const { tempPath, targetPath, expectedSize } = this.options;
+  private async runCommit(): Promise<{ versionKey: string }> {
+    const { tempPath, targetPath, expectedSize, handle } = this.options;
+    let versionKey: string;
     try {
       if (this.stream.errored) throw this.stream.errored;
       if (!this.stream.writableEnded) this.stream.end();
       await finished(this.stream);
-      await this.closeHandle(true);
       if (this.stream.bytesWritten !== expectedSize) {
         throw new Error(`Upload size mismatch: ${this.stream.bytesWritten} of ${expectedSize} bytes`);
       }
       await fsp.rename(tempPath, targetPath);
+      // fstat after the rename (which moves ctime) and through our own
+      // descriptor: a concurrent upload renamed over the name cannot lend
+      // us its identity.
+      versionKey = versionKeyOf(await handle.stat({ bigint: true }));
+      await this.closeHandle(true);
     } catch (err) {
       await this.cleanUp();
       throw mapFsError(err);
     }
     this.options.tracker.delete(tempPath);
+    return { versionKey };
   }
 
   /** Stop writing and remove the temporary file; idempotent, never throws for a gone file. */

@@ -2,6 +2,7 @@ import type { ServerLimits } from '../../config/defaults';
 import type { Log } from '../../logging/log';
 import type { Storage } from '../../storage/storage';
 import type { Clock } from '../../util/clock';
+import type { DigestCache } from '../digest-cache';
 import type { ReceivedPayload } from '../payload';
 import type { Writable } from 'node:stream';
 import type { OpenedFile } from '../../storage/storage';
@@ -38,6 +39,8 @@ export interface CommandContext {
   readonly limits: ServerLimits;
   readonly clock: Clock;
   readonly channel: SessionChannel;
+  /** Whole-file SHA-256 digests by file version, shared by all sessions. */
+  readonly digests: DigestCache;
 }
 
 /**

@@ -9,7 +9,7 @@ export const putCommand: CommandHandler = {
   syntax: 'filename size [sha256]',
   description: 'Upload a file; it replaces the target atomically once every byte arrived',
   target: (fields) => fieldForLog(fields, 'filename'),
-  async run({ fields, storage, channel, log, limits, clock }) {
+  async run({ fields, storage, channel, log, limits, clock, digests }) {
     const filename = requireString(fields, 'filename');
     const size = nonNegativeInteger(fields, 'size');
     const expectedSha256 = optionalSha256(fields, 'sha256');
@@ -30,8 +30,10 @@ export const putCommand: CommandHandler = {
       if (expectedSha256 !== undefined && expectedSha256 !== received.sha256) {
         throw new IntegrityError('Checksum mismatch: upload discarded');
       }
-      await upload.commit();
+      const { versionKey } = await upload.commit();
       committed = true;
+      // The digest of these bytes is known now: a later GET need not hash them again.
+      digests.set(versionKey, received.sha256);
       log.info(`PUT: Received file - ${shown} (${size} bytes in ${clock.now() - started} ms)`);
       return { code: 226, message: 'File received', filename, bytes_received: size, sha256: received.sha256 };
     } catch (err) {
