@@ -1,0 +1,148 @@
+import path from 'node:path';
+import { FtpError } from '../../errors';
+import { isLocalDirectory, localNameFor, PART_SUFFIX, unsafeNameReason, existingFileSize } from '../../local-files';
+import { joinRemote, remoteBasename, resolveRemote, toWirePath } from '../../remote-path';
+import { humanDuration, humanRate, humanSize } from '../../ui/format';
+import type { CommandSpec } from '../command-spec';
+import type { ClientSession } from '../session';
+import { isRemoteDir } from './remote';
+
+/** Commands that move file bytes: get, mget, put. */
+
+/** A path as shown to the user: relative to the local folder when inside it. */
+function shownLocal(session: ClientSession, file: string): string {
+  const rel = path.relative(session.localDir, file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
+}
+
+/** Download one file with a progress bar and a one-line summary. */
+async function downloadOne(session: ClientSession, remote: string, local: string, resume: boolean): Promise<void> {
+  const client = await session.connection();
+  const bar = session.progress(remoteBasename(remote));
+  const started = session.now();
+  try {
+    const r = await client.download(toWirePath(remote), local, { resume, onProgress: bar.onProgress });
+    bar.stop();
+    const ms = session.now() - started;
+    const resumed = r.offset > 0 ? `, resumed at ${humanSize(r.offset)}` : '';
+    session.result(
+      `${remote} -> ${shownLocal(session, local)}: ${humanSize(r.size)} in ${humanDuration(ms)} (${humanRate(r.bytes, ms)}${resumed})`,
+      { ok: true, command: 'get', remote, local, size: r.size, offset: r.offset, bytes: r.bytes, sha256: r.fileSha256, ms },
+    );
+  } catch (err) {
+    bar.stop();
+    const partial = local + PART_SUFFIX;
+    if (err instanceof FtpError && ['network', 'timeout', 'closed'].includes(err.kind) && (await existingFileSize(partial).catch(() => 0)) > 0) {
+      throw new FtpError(err.kind, `${err.message} (partial file kept: get -c resumes it)`, err.code, { cause: err });
+    }
+    throw err;
+  }
+}
+
+export const get: CommandSpec = {
+  name: 'get',
+  aliases: ['recv', 'download'],
+  args: [
+    { name: 'REMOTE', required: true, complete: 'remote' },
+    { name: 'LOCAL', required: false, complete: 'local' },
+  ],
+  flags: { c: { long: 'continue', help: 'resume LOCAL.part from where it stopped' } },
+  summary: 'download a file (LOCAL "-" writes it to standard output)',
+  oneShot: true,
+  async run(session, { args, flags }) {
+    const remote = session.remote(args[0]!);
+    if (remote === '/') throw new FtpError('conflict', '/: is a folder', 409);
+    if (args[1] === '-') {
+      await (await session.connection()).get(toWirePath(remote), session.options.stdout);
+      return;
+    }
+    const name = localNameFor(remote);
+    let local = args[1] === undefined ? path.join(session.localDir, name) : session.local(args[1]);
+    if (args[1] !== undefined && (args[1].endsWith('/') || (await isLocalDirectory(local)))) local = path.join(local, name);
+    await downloadOne(session, remote, local, flags.has('c'));
+  },
+};
+
+/** `*` and `?` wildcards over one name, anchored. */
+export function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`, 's');
+}
+
+export const mget: CommandSpec = {
+  name: 'mget',
+  aliases: [],
+  args: [{ name: 'PATTERN', required: true, variadic: true, complete: 'remote' }],
+  flags: { c: { long: 'continue', help: 'resume partial downloads' } },
+  summary: 'download every remote file matching the patterns (* and ?) into the local folder',
+  oneShot: true,
+  async run(session, { args, flags }) {
+    const client = await session.connection();
+    let failed: FtpError | null = null;
+    let count = 0;
+    for (const pattern of args) {
+      const slash = pattern.lastIndexOf('/');
+      const dir = resolveRemote(session.remoteCwd, slash >= 0 ? pattern.slice(0, slash + 1) : '.');
+      const matcher = globToRegExp(pattern.slice(slash + 1));
+      const files = (await client.list(toWirePath(dir))).filter((e) => e.type === 'file' && matcher.test(e.name));
+      if (files.length === 0) {
+        failed ??= new FtpError('not_found', `no remote file matches ${pattern}`, 404);
+        session.warn(`mget: no remote file matches ${pattern}`);
+      }
+      for (const entry of files) {
+        count += 1;
+        // These names come from the server: never let one choose where we write.
+        const reason = unsafeNameReason(entry.name);
+        if (reason) {
+          failed ??= new FtpError('unsafe_name', `refusing unsafe name from the server ${JSON.stringify(entry.name)}: ${reason}`);
+          session.warn(`mget: skipping unsafe name from the server ${JSON.stringify(entry.name)}: ${reason}`);
+          continue;
+        }
+        try {
+          await downloadOne(session, joinRemote(dir, entry.name), path.join(session.localDir, entry.name), flags.has('c'));
+        } catch (err) {
+          const e = err instanceof FtpError ? err : new FtpError('local', String(err));
+          failed ??= e;
+          session.warn(`mget: ${e.message}`);
+          if (['network', 'timeout', 'closed'].includes(e.kind)) throw e;
+        }
+      }
+    }
+    if (failed) throw new FtpError(failed.kind, `${count > 0 ? 'some files failed' : failed.message}`, failed.code, { cause: failed });
+  },
+};
+
+export const put: CommandSpec = {
+  name: 'put',
+  aliases: ['send', 'upload'],
+  args: [
+    { name: 'LOCAL', required: true, complete: 'local' },
+    { name: 'REMOTE', required: false, complete: 'remote' },
+  ],
+  flags: {},
+  summary: 'upload a file (its SHA-256 is sent, so corruption is refused)',
+  oneShot: true,
+  mutates: true,
+  async run(session, { args }) {
+    const local = session.local(args[0]!);
+    const name = path.basename(local);
+    let remote = args[1] === undefined ? joinRemote(session.remoteCwd, name) : session.remote(args[1]);
+    if (args[1] !== undefined && (remote === '/' || args[1].endsWith('/') || (await isRemoteDir(session, remote)))) {
+      remote = joinRemote(remote, name);
+    }
+    const client = await session.connection();
+    const bar = session.progress(name);
+    const started = session.now();
+    try {
+      const r = await client.upload(local, toWirePath(remote), { onProgress: bar.onProgress });
+      bar.stop();
+      const ms = session.now() - started;
+      session.result(
+        `${shownLocal(session, local)} -> ${remote}: ${humanSize(r.bytes)} in ${humanDuration(ms)} (${humanRate(r.bytes, ms)})`,
+        { ok: true, command: 'put', local, remote, bytes: r.bytes, sha256: r.sha256, ms },
+      );
+    } finally {
+      bar.stop();
+    }
+  },
+};
