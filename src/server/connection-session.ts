@@ -4,7 +4,7 @@ import type { Writable } from 'node:stream';
 import type { ServerLimits } from '../config/defaults';
 import type { Log } from '../logging/log';
 import { suppressedNote, type LogThrottle } from '../logging/throttle';
-import { FramingError, ProtocolError, toProtocolError } from '../protocol/errors';
+import { AuthRequiredError, ForbiddenError, FramingError, ProtocolError, toProtocolError } from '../protocol/errors';
 import { FrameDecoder, type DecodedFrame } from '../protocol/frame-decoder';
 import { encodeFrame } from '../protocol/frame-encoder';
 import { parseCommand } from '../protocol/messages';
@@ -16,6 +16,8 @@ import type { CommandRegistry } from './commands';
 import { receivePayload, sendFileRange, TransferAbortedError, type ReceivedPayload } from './payload';
 import { SocketReader } from './socket-reader';
 import type { DigestCache } from './digest-cache';
+import type { Authenticator, Principal, SessionInfo } from './access';
+import type { ServerObserver } from './observer';
 import type { HashWorker } from './hash-worker';
 
 /** Payloads up to this size go out in the same write as their header and trailer. */
@@ -43,8 +45,10 @@ export interface SessionDeps {
   hasher: HashWorker;
   /** The greeting frame sent first on the connection. */
   greeting: object;
-  /** Called once for every command that finishes (for metrics and tests). */
-  onCommand?: (name: string, code: number) => void;
+  /** Checks credentials; absent when accounts are off. */
+  authenticator?: Authenticator;
+  /** Metrics and transfer-log hooks. */
+  observer: ServerObserver;
 }
 
 /**
@@ -59,6 +63,8 @@ export class ConnectionSession {
   private readonly decoder: FrameDecoder;
   private readonly reader: SocketReader;
   private readonly channel: SessionChannel;
+  private readonly info: SessionInfo;
+  private principal: Principal | undefined;
   private idleTimer: Timer | undefined;
   private frameTimer: Timer | undefined;
   private running = false;
@@ -75,6 +81,17 @@ export class ConnectionSession {
     this.decoder = new FrameDecoder(deps.limits.maxClientFrameBytes);
     this.reader = new SocketReader(socket);
     this.channel = this.makeChannel();
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    const ip = (socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
+    this.info = {
+      remote,
+      ip,
+      principal: undefined,
+      login: (principal) => {
+        this.principal = principal;
+        (this.info as { principal: Principal | undefined }).principal = principal;
+      },
+    };
     socket.setNoDelay(true);
     socket.on('error', (err: NodeJS.ErrnoException) => {
       // Resets and broken pipes are how clients often leave; not an error of ours.
@@ -186,6 +203,7 @@ export class ConnectionSession {
   private async execute(message: Record<string, unknown>): Promise<void> {
     let handler: CommandHandler | undefined;
     let code = 200;
+    const started = this.deps.clock.now();
     this.running = true;
     // Corked, a small reply (header, payload, trailer) leaves in one write.
     this.socket.cork();
@@ -197,14 +215,18 @@ export class ConnectionSession {
       }
       const target = handler.target(fields);
       this.log.info(`Command: ${handler.name}${target ? ` ${target}` : ''}`);
+      this.authorize(handler);
       const context: CommandContext = {
         fields,
-        storage: this.deps.storage,
+        storage: this.principal?.storage ?? this.deps.storage,
         log: this.log,
         limits: this.deps.limits,
         clock: this.deps.clock,
         channel: this.channel,
         digests: this.deps.digests,
+        session: this.info,
+        authenticator: this.deps.authenticator,
+        observer: this.deps.observer,
       };
       const reply = await handler.run(context);
       if (reply) {
@@ -216,7 +238,16 @@ export class ConnectionSession {
     } finally {
       this.uncork();
       this.running = false;
-      this.deps.onCommand?.(handler?.name ?? 'INVALID', code);
+      this.deps.observer.command?.(handler?.name ?? 'INVALID', code, this.deps.clock.now() - started);
+    }
+  }
+
+  /** Cross-cutting checks, driven by each command's declared flags. */
+  private authorize(handler: CommandHandler): void {
+    if (handler.public) return;
+    if (this.deps.authenticator?.required && !this.principal) throw new AuthRequiredError('Authentication required: send AUTH first');
+    if (this.principal && handler.permission && !this.principal.permissions.has(handler.permission)) {
+      throw new ForbiddenError(`Permission denied: ${handler.permission} is not allowed for this user`);
     }
   }
 

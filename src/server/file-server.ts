@@ -15,6 +15,8 @@ import { connectionsWithinDescriptors, openFileLimit } from './descriptor-limit'
 import { HashWorker } from './hash-worker';
 import { RateLimiter } from './rate-limiter';
 import { SessionRegistry } from './session-registry';
+import type { Authenticator } from './access';
+import type { ConnectionResult, ServerObserver } from './observer';
 
 /** A refused socket gets this long to take its greeting before it is cut. */
 const REFUSAL_LINGER_MS = 2_000;
@@ -30,8 +32,10 @@ export interface FileServerOptions {
   limits?: Partial<ServerLimits>;
   clock?: Clock;
   storage?: Storage;
-  /** Called after every command, with the command's name and answer code. */
-  onCommand?: (name: string, code: number) => void;
+  /** Metrics and transfer-log hooks. */
+  observer?: ServerObserver;
+  /** Checks credentials; when it says `required`, commands need AUTH first. */
+  authenticator?: Authenticator;
 }
 
 /**
@@ -56,7 +60,8 @@ export class FileServer {
     private readonly log: Log,
     private readonly clock: Clock,
     limits: ServerLimits,
-    private readonly onCommand?: (name: string, code: number) => void,
+    private readonly observer: ServerObserver,
+    private readonly authenticator: Authenticator | undefined,
   ) {
     this.limits = limits;
     this.registry = new SessionRegistry({
@@ -71,7 +76,7 @@ export class FileServer {
       protocol: PROTOCOL_VERSION,
       server: SERVER_NAME,
       features: this.commands.names,
-      auth_required: false,
+      auth_required: authenticator?.required ?? false,
     };
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.throttle = new LogThrottle(clock);
@@ -94,7 +99,14 @@ export class FileServer {
     const storage = options.storage ?? (await LocalStorage.create(options.root, { createRoot: true }));
     const stale = await storage.removeStaleUploads();
     if (stale > 0) log.info(`Removed ${stale} temporary upload file(s) left by an earlier run`);
-    const server = new FileServer(storage, log, options.clock ?? systemClock, limits, options.onCommand);
+    const server = new FileServer(
+      storage,
+      log,
+      options.clock ?? systemClock,
+      limits,
+      options.observer ?? {},
+      options.authenticator,
+    );
     await server.listen(options.host ?? '0.0.0.0', options.port ?? 5002);
     return server;
   }
@@ -133,6 +145,7 @@ export class FileServer {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     const ip = normaliseIp(socket.remoteAddress);
     if (this.closing) {
+      this.observer.connection?.('draining');
       socket.destroy();
       return;
     }
@@ -146,20 +159,23 @@ export class FileServer {
       hasher: this.hasher,
       throttle: this.throttle,
       greeting: this.greeting,
-      onCommand: this.onCommand,
+      observer: this.observer,
+      authenticator: this.authenticator,
     });
     if (!this.rateLimiter.tryAcquire(ip)) {
-      this.refuse(socket, remote, 429, 'Too many new connections from your address; try again later');
+      this.refuse(socket, remote, 429, 'Too many new connections from your address; try again later', 'rate_limited');
       return;
     }
     const admission = this.registry.admit(ip, session);
     if (!admission.admitted) {
-      this.refuse(socket, remote, admission.code, admission.message);
+      this.refuse(socket, remote, admission.code, admission.message, admission.reason);
       return;
     }
+    this.observer.connection?.('accepted');
     this.log.info(`New connection from ${remote}. Active connections: ${this.registry.size}`);
     socket.once('close', () => {
       admission.release();
+      this.observer.sessionClosed?.();
       this.log.info(`Connection closed for ${remote} (${session.endReason}). Active connections: ${this.registry.size}`);
       if (this.registry.size === 0) this.emptied?.();
     });
@@ -188,7 +204,8 @@ export class FileServer {
   }
 
   /** Send a refusal greeting and close without waiting on the client. */
-  private refuse(socket: net.Socket, remote: string, code: number, message: string): void {
+  private refuse(socket: net.Socket, remote: string, code: number, message: string, reason: ConnectionResult): void {
+    this.observer.connection?.(reason);
     const suppressed = this.throttle.admit(`refused ${normaliseIp(socket.remoteAddress)} ${code}`);
     if (suppressed !== undefined) {
       this.log.warn(`Refused connection from ${remote}: ${message} (${code})${suppressedNote(suppressed)}`);

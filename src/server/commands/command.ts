@@ -6,6 +6,8 @@ import type { DigestCache } from '../digest-cache';
 import type { ReceivedPayload } from '../payload';
 import type { Writable } from 'node:stream';
 import type { OpenedFile } from '../../storage/storage';
+import type { Authenticator, Permission, SessionInfo } from '../access';
+import type { ServerObserver } from '../observer';
 
 /** A `response` frame's content, minus the `type` the session adds. */
 export interface Reply {
@@ -41,6 +43,12 @@ export interface CommandContext {
   readonly channel: SessionChannel;
   /** Whole-file SHA-256 digests by file version, shared by all sessions. */
   readonly digests: DigestCache;
+  /** Who is connected and logged in. */
+  readonly session: SessionInfo;
+  /** Checks credentials for AUTH; absent when accounts are off. */
+  readonly authenticator: Authenticator | undefined;
+  /** Metrics and transfer-log hooks. */
+  readonly observer: ServerObserver;
 }
 
 /**
@@ -55,6 +63,13 @@ export interface CommandHandler {
   /** Fields it takes, for help and docs, e.g. `filename [offset]`. */
   readonly syntax: string;
   readonly description: string;
+  /**
+   * The permission a logged-in user needs for this command; the session
+   * checks it before running the command (403 without it).
+   */
+  readonly permission?: Permission;
+  /** Allowed before login when accounts are on (QUIT, AUTH). */
+  readonly public?: boolean;
   /** The request's target for log lines (`Command: GET a.txt`), if any. */
   target(fields: Record<string, unknown>): string | undefined;
   run(context: CommandContext): Promise<Reply | void>;

@@ -5,6 +5,7 @@ import { fieldForLog } from './command';
 export const deleteCommand: CommandHandler = {
   name: 'DELETE',
   syntax: 'filename',
+  permission: 'delete',
   description: 'Delete a file',
   target: (fields) => fieldForLog(fields, 'filename'),
   async run({ fields, storage, log }) {

@@ -1,30 +1,48 @@
 import { RangeError416 } from '../../protocol/errors';
 import { nonNegativeInteger, requireString } from '../../protocol/messages';
+import { TransferAbortedError } from '../payload';
 import type { CommandHandler } from './command';
 import { fieldForLog } from './command';
 
 export const getCommand: CommandHandler = {
   name: 'GET',
   syntax: 'filename [offset]',
+  permission: 'read',
   description: 'Download a file, from byte `offset` when resuming',
   target: (fields) => fieldForLog(fields, 'filename'),
-  async run({ fields, storage, channel, log, clock }) {
+  async run({ fields, storage, channel, log, clock, observer, session }) {
     const filename = requireString(fields, 'filename');
     const offset = nonNegativeInteger(fields, 'offset', 0);
     // One open handle for the whole reply: a concurrent PUT renames a new
     // file into place, and this download keeps reading the version it opened.
     const file = await storage.openRead(filename);
+    const started = clock.now();
+    const expectedBytes = file.size - offset;
+    const record = (ok: boolean, bytes: number, error?: string) =>
+      observer.transfer?.({
+        direction: 'download', filename, bytes, expectedBytes, ok, error,
+        durationMs: clock.now() - started, remote: session.remote, user: session.principal?.name,
+      });
     try {
       if (offset > file.size) {
         throw new RangeError416(`Offset ${offset} is beyond the file size ${file.size}`);
       }
-      const started = clock.now();
       channel.send({ type: 'response', code: 200, message: 'Sending file', filename, size: file.size, offset });
       const { bytes, sha256 } = await channel.sendFile(file, offset);
       channel.send({ type: 'transfer', code: 226, message: 'Transfer complete', bytes, sha256 });
-      log.info(`GET: Sent file - ${fieldForLog(fields, 'filename')} (${bytes} bytes in ${clock.now() - started} ms)`);
+      const from = offset > 0 ? ` from offset ${offset}` : '';
+      log.info(`GET: Sent file - ${fieldForLog(fields, 'filename')} (${bytes} bytes${from} in ${clock.now() - started} ms)`);
+      record(true, bytes);
+    } catch (err) {
+      if (err instanceof TransferAbortedError) {
+        log.error(`GET: Failed to send file - ${fieldForLog(fields, 'filename')} (${err.bytesMoved} of ${expectedBytes} bytes in ${clock.now() - started} ms: ${err.message})`);
+        record(false, err.bytesMoved, err.message);
+      }
+      throw err;
     } finally {
-      await file.close();
+      // Not awaited: the reply is complete, and the next command need not
+      // wait a thread-pool round trip for the close.
+      void file.close();
     }
   },
 };

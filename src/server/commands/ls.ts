@@ -5,6 +5,7 @@ import { fieldForLog } from './command';
 export const lsCommand: CommandHandler = {
   name: 'LS',
   syntax: '[path]',
+  permission: 'read',
   description: 'List a folder (the root when no path is given)',
   target: (fields) => fieldForLog(fields, 'path'),
   async run({ fields, storage, log }) {

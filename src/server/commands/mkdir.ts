@@ -5,6 +5,7 @@ import { fieldForLog } from './command';
 export const mkdirCommand: CommandHandler = {
   name: 'MKDIR',
   syntax: 'path',
+  permission: 'mkdir',
   description: 'Create a folder (its parent must exist)',
   target: (fields) => fieldForLog(fields, 'path'),
   async run({ fields, storage, log }) {

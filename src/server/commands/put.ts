@@ -7,9 +7,10 @@ import { fieldForLog } from './command';
 export const putCommand: CommandHandler = {
   name: 'PUT',
   syntax: 'filename size [sha256]',
+  permission: 'write',
   description: 'Upload a file; it replaces the target atomically once every byte arrived',
   target: (fields) => fieldForLog(fields, 'filename'),
-  async run({ fields, storage, channel, log, limits, clock, digests }) {
+  async run({ fields, storage, channel, log, limits, clock, digests, observer, session }) {
     const filename = requireString(fields, 'filename');
     const size = nonNegativeInteger(fields, 'size');
     const expectedSha256 = optionalSha256(fields, 'sha256');
@@ -19,6 +20,11 @@ export const putCommand: CommandHandler = {
     }
     const upload = await storage.beginUpload(filename, size);
     const started = clock.now();
+    const record = (ok: boolean, bytes: number, error?: string) =>
+      observer.transfer?.({
+        direction: 'upload', filename, bytes, expectedBytes: size, ok, error,
+        durationMs: clock.now() - started, remote: session.remote, user: session.principal?.name,
+      });
     let committed = false;
     try {
       channel.send({ type: 'response', code: 150, message: 'Ready to receive' });
@@ -35,6 +41,7 @@ export const putCommand: CommandHandler = {
       // The digest of these bytes is known now: a later GET need not hash them again.
       digests.set(versionKey, received.sha256);
       log.info(`PUT: Received file - ${shown} (${size} bytes in ${clock.now() - started} ms)`);
+      record(true, size);
       return { code: 226, message: 'File received', filename, bytes_received: size, sha256: received.sha256 };
     } catch (err) {
       // Refusals (422, 507) are logged by the session like any other answer;
@@ -43,6 +50,9 @@ export const putCommand: CommandHandler = {
         log.error(
           `PUT: Failed to receive file - ${shown} (${err.bytesMoved} of ${size} bytes in ${clock.now() - started} ms: ${err.message})`,
         );
+        record(false, err.bytesMoved, err.message);
+      } else {
+        record(false, size, err instanceof Error ? err.message : String(err));
       }
       throw err;
     } finally {

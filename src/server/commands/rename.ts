@@ -5,6 +5,7 @@ import { fieldForLog } from './command';
 export const renameCommand: CommandHandler = {
   name: 'RENAME',
   syntax: 'from to',
+  permission: 'rename',
   description: 'Rename or move a file or folder (replaces a file at the destination)',
   target: (fields) => `${fieldForLog(fields, 'from') ?? ''} -> ${fieldForLog(fields, 'to') ?? ''}`,
   async run({ fields, storage, log }) {

@@ -5,6 +5,7 @@ import { fieldForLog } from './command';
 export const rmdirCommand: CommandHandler = {
   name: 'RMDIR',
   syntax: 'path',
+  permission: 'delete',
   description: 'Remove an empty folder',
   target: (fields) => fieldForLog(fields, 'path'),
   async run({ fields, storage, log }) {

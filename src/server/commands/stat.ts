@@ -5,6 +5,7 @@ import { fieldForLog } from './command';
 export const statCommand: CommandHandler = {
   name: 'STAT',
   syntax: 'filename',
+  permission: 'read',
   description: 'Describe one file or folder',
   target: (fields) => fieldForLog(fields, 'filename'),
   async run({ fields, storage }) {
