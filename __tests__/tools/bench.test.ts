@@ -1,0 +1,102 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { DOCS_BEGIN, DOCS_END, writeDocs } from '../../bench/markdown';
+import type { BenchResult } from '../../bench/results';
+import { QUICK_SETTINGS, runBench } from '../../bench/run';
+import { openFileLimits, readRssKiB } from '../../bench/server-process';
+
+const PROJECT = path.resolve(__dirname, '..', '..');
+
+let work: string;
+beforeEach(async () => {
+  work = await fs.mkdtemp(path.join(os.tmpdir(), 'ftp-bench-test-'));
+});
+afterEach(async () => {
+  await fs.rm(work, { recursive: true, force: true });
+});
+
+describe('bench --quick', () => {
+  it('measures every phase and writes the JSON, the table and the docs section', async () => {
+    const docs = path.join(work, 'BENCHMARKS.md');
+    await fs.writeFile(docs, '# Benchmarks\n\nNotes written by hand.\n');
+    const out = path.join(work, 'results');
+    const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['-r', 'ts-node/register/transpile-only', 'bench/bench.ts', '--quick', '--out', out, '--write-docs', '--docs-file', docs, '--json'],
+        // TMPDIR inside `work`, so what the run leaves behind can be seen.
+        { cwd: PROJECT, timeout: 50_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, TMPDIR: work } },
+        (err, o, e) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout: o, stderr: e }),
+      );
+    });
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+
+    const files = await fs.readdir(out);
+    expect(files).toHaveLength(1);
+    const saved = JSON.parse(await fs.readFile(path.join(out, files[0]), 'utf8')) as BenchResult;
+    expect(JSON.parse(stdout)).toEqual(saved);
+
+    const positive: Array<[string, number | undefined]> = [
+      ['loopback 128 KiB', saved.loopback?.write128k.median],
+      ['loopback 1 MiB', saved.loopback?.write1m.median],
+      ['sha256', saved.sha256?.median],
+      ['download', saved.download?.median],
+      ['download of loopback', saved.download?.ofLoopback1m],
+      ['hash share', saved.download?.hashShareOfTime],
+      ['upload', saved.upload?.median],
+      ['upload of loopback', saved.upload?.ofLoopback128k],
+      ['burst wall', saved.burst?.wallMs],
+      ['burst clients/s', saved.burst?.clientsPerSec],
+      ['burst p50', saved.burst?.p50Ms],
+      ['burst p99', saved.burst?.p99Ms],
+      ['in-flight clients/s', saved.inFlight?.clientsPerSec],
+      ['in-flight p99', saved.inFlight?.p99Ms],
+      ['idle per session', saved.idle?.perSessionKiB],
+      ['idle baseline', saved.idle?.baselineKiB],
+      ['sequential GETs/s', saved.gets?.sequential.median],
+      ['pipelined GETs/s', saved.gets?.pipelined.median],
+      ['cores', saved.machine.cpus],
+      ['memory', saved.machine.memoryBytes],
+    ];
+    const notPositive = positive.filter(([, value]) => !(typeof value === 'number' && Number.isFinite(value) && value > 0));
+    expect(notPositive).toEqual([]);
+    expect(saved.burst?.clients).toBe(QUICK_SETTINGS.burstClients);
+    expect(saved.burst?.failuresTotal).toBe(0);
+    expect(saved.inFlight?.failuresTotal).toBe(0);
+    expect(saved.idle?.perRun[0].held).toBe(QUICK_SETTINGS.idleSessions);
+    expect(saved.download?.bytes).toBe(4 * 1024 * 1024);
+    expect(saved.machine.node).toBe(process.version);
+    expect(saved.peers).toBeUndefined();
+
+    const text = await fs.readFile(docs, 'utf8');
+    expect(text).toMatch(/^# Benchmarks\n\nNotes written by hand\.\n/);
+    expect(text).toContain(DOCS_BEGIN);
+    expect(text).toMatch(/\| 4 MiB download, client library \(SHA-256 checked\) \| [\d,]+ MB\/s \|/);
+    expect(text).toMatch(/\| target \(issue 5\) \| goal \| measured \| status \|/);
+    // Nothing of the run is left in its temp folder.
+    expect((await fs.readdir(work)).filter((name) => name.startsWith('ftp-'))).toEqual([]);
+  }, 55_000);
+});
+
+describe('bench helpers', () => {
+  it('replaces only the generated section of the docs', async () => {
+    const file = path.join(work, 'B.md');
+    await fs.writeFile(file, `intro\n\n${DOCS_BEGIN}\nold table\n${DOCS_END}\n\nhonest notes\n`);
+    await writeDocs(file, 'new table');
+    expect(await fs.readFile(file, 'utf8')).toBe(`intro\n\n${DOCS_BEGIN}\nnew table\n${DOCS_END}\n\nhonest notes\n`);
+  });
+
+  it('refuses, before doing anything, an idle test the open-file limit cannot hold', async () => {
+    const { soft } = openFileLimits();
+    if (!Number.isFinite(soft)) return; // no limit to exceed on this system
+    await expect(runBench({ ...QUICK_SETTINGS, idleSessions: soft + 1 }, 'test', () => {})).rejects.toThrow(/ulimit -n/);
+  });
+
+  it('reads a process resident size from /proc', () => {
+    if (process.platform !== 'linux') return;
+    expect(readRssKiB(process.pid)).toBeGreaterThan(1000);
+    expect(readRssKiB(2 ** 22 + 7)).toBeNaN();
+  });
+});

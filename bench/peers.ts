@@ -1,0 +1,141 @@
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { median } from '../src/tools/latency';
+import { freePort } from './server-process';
+
+/**
+ * Optional comparison: vsftpd serving the same file over FTP on 127.0.0.1,
+ * fetched and sent by curl, in the same run as our figures. Skipped (with
+ * the reason recorded) when either program is missing or vsftpd will not start.
+ */
+
+/** Figures of one peer, or why there are none. */
+export type PeerResult =
+  | { skipped: string }
+  | { name: string; version: string; downloadMbPerSec: number; uploadMbPerSec: number; downloadRuns: number[]; uploadRuns: number[] };
+
+function which(program: string): string | null {
+  const found = spawnSync('sh', ['-c', `command -v ${program}`], { encoding: 'utf8' });
+  return found.status === 0 ? found.stdout.trim() : null;
+}
+
+/** Run curl once; `-w` reports its own transfer time, so process start-up is not counted. */
+function curl(args: string[]): Promise<{ seconds: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    execFile('curl', ['-sS', '--fail', ...args], { encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err) {
+        reject(new Error(`curl failed: ${stderr.trim() || err.message}`));
+        return;
+      }
+      const [seconds, bytes] = stdout.trim().split(/\s+/).map(Number);
+      resolve({ seconds, bytes });
+    });
+  });
+}
+
+/** Wait until an FTP server on `port` sends its `220` banner. */
+async function waitForBanner(port: number, deadlineMs: number): Promise<boolean> {
+  while (Date.now() < deadlineMs) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ host: '127.0.0.1', port });
+      const done = (value: boolean) => {
+        socket.destroy();
+        resolve(value);
+      };
+      socket.setTimeout(1_000, () => done(false));
+      socket.once('data', (chunk) => done(chunk.toString('latin1').startsWith('220')));
+      socket.once('error', () => done(false));
+    });
+    if (ok) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
+
+function vsftpdConfig(root: string, empty: string, port: number, pasvBase: number): string {
+  const lines = [
+    'listen=YES', 'listen_ipv6=NO', 'listen_address=127.0.0.1', `listen_port=${port}`, 'background=NO',
+    'anonymous_enable=YES', 'local_enable=NO', 'no_anon_password=YES', `anon_root=${root}`,
+    'write_enable=YES', 'anon_upload_enable=YES', 'anon_other_write_enable=YES', 'anon_world_readable_only=NO',
+    'pasv_enable=YES', 'pasv_address=127.0.0.1', `pasv_min_port=${pasvBase}`, `pasv_max_port=${pasvBase + 500}`,
+    'connect_from_port_20=NO', 'seccomp_sandbox=NO', 'xferlog_enable=NO', 'dirmessage_enable=NO',
+    `secure_chroot_dir=${empty}`,
+  ];
+  // Without root vsftpd cannot switch to the `ftp` user; it can still serve as whoever started it.
+  if (process.getuid?.() !== 0) lines.push('run_as_launching_user=YES');
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Measure vsftpd + curl: `runs` downloads of `bigFile` and `runs` uploads of
+ * it, after one untimed warm-up of each. `workDir` is a fresh temp folder.
+ */
+export async function measureVsftpd(workDir: string, bigFile: string, size: number, runs: number): Promise<PeerResult> {
+  const vsftpd = which('vsftpd');
+  if (!vsftpd) return { skipped: 'vsftpd is not installed (apt-get install -y vsftpd)' };
+  if (!which('curl')) return { skipped: 'curl is not installed' };
+  // vsftpd prints its version on file descriptor 0, hence the redirection.
+  const version = (spawnSync('sh', ['-c', `'${vsftpd}' -v 0>&1`], { encoding: 'utf8' }).stdout || '').trim() || 'vsftpd';
+
+  // vsftpd refuses a chroot root it can write to, so uploads go to a world-writable pub/ below it.
+  const root = path.join(workDir, 'ftp');
+  const pub = path.join(root, 'pub');
+  const empty = path.join(workDir, 'empty');
+  await fs.mkdir(pub, { recursive: true });
+  await fs.mkdir(empty, { recursive: true });
+  await fs.chmod(root, 0o755);
+  await fs.chmod(pub, 0o777);
+  const served = path.join(pub, 'big.bin');
+  await fs.link(bigFile, served).catch(() => fs.copyFile(bigFile, served));
+  await fs.chmod(served, 0o644);
+
+  const port = await freePort();
+  const config = path.join(workDir, 'vsftpd.conf');
+  await fs.writeFile(config, vsftpdConfig(root, empty, port, 20_000 + Math.floor(Math.random() * 9_000)));
+  const child = spawn(vsftpd, [config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  try {
+    if (!(await waitForBanner(port, Date.now() + 10_000))) {
+      return { skipped: `vsftpd did not start: ${output.trim() || 'no banner'}` };
+    }
+    const url = `ftp://127.0.0.1:${port}/pub`;
+    const download = () => curl(['-o', '/dev/null', '-w', '%{time_total} %{size_download}', `${url}/big.bin`]);
+    let uploads = 0;
+    // Anonymous FTP cannot overwrite, so every upload gets its own name and is removed after.
+    const upload = async () => {
+      uploads += 1;
+      const name = `up-${uploads}.bin`;
+      try {
+        return await curl(['-T', bigFile, '-w', '%{time_total} %{size_upload}', `${url}/${name}`]);
+      } finally {
+        await fs.rm(path.join(pub, name), { force: true });
+      }
+    };
+    const rate = (r: { seconds: number; bytes: number }) => {
+      if (r.bytes !== size) throw new Error(`curl moved ${r.bytes} of ${size} bytes`);
+      return size / 1e6 / r.seconds;
+    };
+    await download();
+    const downloadRuns: number[] = [];
+    for (let i = 0; i < runs; i++) downloadRuns.push(rate(await download()));
+    await upload();
+    const uploadRuns: number[] = [];
+    for (let i = 0; i < runs; i++) uploadRuns.push(rate(await upload()));
+    return {
+      name: 'vsftpd + curl',
+      version,
+      downloadMbPerSec: median(downloadRuns),
+      uploadMbPerSec: median(uploadRuns),
+      downloadRuns,
+      uploadRuns,
+    };
+  } catch (err) {
+    return { skipped: `vsftpd run failed: ${err instanceof Error ? err.message : String(err)}` };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}

@@ -1,0 +1,88 @@
+import os from 'node:os';
+import type { IdleResult } from './idle-sessions';
+import type { ClientsResult } from './many-clients';
+import type { PeerResult } from './peers';
+import type { ServerBuild } from './server-process';
+
+/**
+ * The shape of `bench/results/<timestamp>.json`. Every rate is in 10^6
+ * bytes (MB) per second; every figure is the median of `runs` runs, with the
+ * single runs kept beside it so the spread is visible.
+ */
+
+/** A median and the runs it came from. */
+export interface Measured {
+  median: number;
+  runs: number[];
+}
+
+/** A throughput, also as a fraction of both loopback figures of the same run. */
+export interface Throughput extends Measured {
+  ofLoopback128k: number;
+  ofLoopback1m: number;
+}
+
+/** Medians over the runs of one batch of short sessions. */
+export interface ClientsFigures {
+  clients: number;
+  concurrency: number;
+  wallMs: number;
+  clientsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Median failures per run, and the total over all runs. */
+  failures: number;
+  failuresTotal: number;
+  failureRate: number;
+  perRun: ClientsResult[];
+}
+
+export interface MachineInfo {
+  cpus: number;
+  cpuModel: string;
+  memoryBytes: number;
+  node: string;
+  platform: string;
+  release: string;
+  /** Load averages (1, 5, 15 min) when the run started: a busy machine gives lower figures. */
+  loadAverage: number[];
+}
+
+export interface BenchResult {
+  version: 1;
+  startedAt: string;
+  finishedAt: string;
+  /** The command line that made this, for the docs. */
+  command: string;
+  machine: MachineInfo;
+  server: ServerBuild & { logLevel: string };
+  settings: Record<string, number | string | boolean | string[]>;
+  loopback?: { bytes: number; write128k: Measured; write1m: Measured };
+  sha256?: Measured;
+  /**
+   * `hashShareOfTime`: how long SHA-256 alone (one core) takes over the file,
+   * as a fraction of the download's time: what hashing costs a transfer whose
+   * hashing sits on its critical path.
+   */
+  download?: Throughput & { bytes: number; hashShareOfTime: number };
+  upload?: Throughput & { bytes: number };
+  burst?: ClientsFigures;
+  inFlight?: ClientsFigures;
+  idle?: { sessions: number; perSessionKiB: number; baselineKiB: number; loadedKiB: number; perRun: IdleResult[] };
+  gets?: { sizeBytes: number; count: number; sequential: Measured; pipelined: Measured & { depth: number } };
+  peers?: { vsftpd: PeerResult };
+}
+
+/** The machine, from `os`. */
+export function machineInfo(): MachineInfo {
+  const cpus = os.cpus();
+  return {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    memoryBytes: os.totalmem(),
+    node: process.version,
+    platform: os.platform(),
+    release: os.release(),
+    loadAverage: os.loadavg().map((v) => Math.round(v * 100) / 100),
+  };
+}
