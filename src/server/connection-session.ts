@@ -1,30 +1,22 @@
 import type { Socket } from 'node:net';
-import { createHash } from 'node:crypto';
-import type { Writable } from 'node:stream';
 import type { ServerLimits } from '../config/defaults';
 import type { Log } from '../logging/log';
 import { suppressedNote, type LogThrottle } from '../logging/throttle';
 import { AuthRequiredError, ForbiddenError, FramingError, ProtocolError, toProtocolError } from '../protocol/errors';
-import { FrameDecoder, type DecodedFrame } from '../protocol/frame-decoder';
+import { FrameDecoder } from '../protocol/frame-decoder';
 import { encodeFrame } from '../protocol/frame-encoder';
 import { parseCommand } from '../protocol/messages';
-import type { OpenedFile, Storage } from '../storage/storage';
+import type { Storage } from '../storage/storage';
 import type { Clock, Timer } from '../util/clock';
-import type { CommandContext, CommandHandler, SessionChannel } from './commands/command';
-import { fieldForLog } from './commands/command';
-import type { CommandRegistry } from './commands';
-import { receivePayload, sendFileRange, TransferAbortedError, type ReceivedPayload } from './payload';
-import { SocketReader } from './socket-reader';
-import type { DigestCache } from './digest-cache';
 import type { Authenticator, Principal, SessionInfo } from './access';
-import type { ServerObserver } from './observer';
+import type { CommandRegistry } from './commands';
+import type { CommandContext, CommandHandler } from './commands/command';
+import { fieldForLog } from './commands/command';
+import type { DigestCache } from './digest-cache';
 import type { HashWorker } from './hash-worker';
-
-/** Payloads up to this size go out in the same write as their header and trailer. */
-const SMALL_PAYLOAD_BYTES = 64 * 1024;
-
-/** Ranges at least this large are hashed on the worker thread, off the event loop. */
-const WORKER_HASH_MIN_BYTES = 16 * 1024 * 1024;
+import type { ServerObserver } from './observer';
+import { TransferAbortedError } from './payload';
+import { SessionTransfers, type TransferHost } from './session-transfers';
 
 /** How long a closing connection may linger for the peer's FIN before it is cut. */
 const CLOSE_LINGER_MS = 5_000;
@@ -51,57 +43,91 @@ export interface SessionDeps {
   observer: ServerObserver;
 }
 
+/** Where the session is: waiting for bytes, running a command, or done. */
+type State = 'waiting' | 'running' | 'closed';
+
+const SESSION = Symbol('session');
+type SessionSocket = Socket & { [SESSION]: ConnectionSession };
+
+// Shared listeners (`this` is the socket): no closures per connection, which
+// matters with ten thousand idle ones.
+function onReadable(this: SessionSocket): void {
+  this[SESSION].readable();
+}
+function onEnd(this: SessionSocket): void {
+  this[SESSION].peerEnded();
+}
+function onClose(this: SessionSocket): void {
+  this[SESSION].socketClosed();
+}
+function onIdle(session: ConnectionSession): void {
+  session.abort(`idle for ${session.deps.limits.idleTimeoutMs / 1000} s`);
+}
+function onError(this: SessionSocket, err: NodeJS.ErrnoException): void {
+  // Resets and broken pipes are how clients often leave; not an error of ours.
+  this[SESSION].noteReason(`socket error ${err.code ?? err.message}`);
+}
+
 /**
- * One client connection: reads one command at a time, runs it to the end
- * (payload and trailer included), then reads the next. Nothing is read from
- * the socket while a command runs.
+ * One client connection: decodes one command at a time, runs it to the end
+ * (payload and trailer included), then decodes the next. Nothing is read
+ * from the socket while a command runs, so a client that pipelines or floods
+ * is held back by TCP itself.
+ *
+ * While it waits for bytes the session is only a few fields and socket
+ * listeners (no pending promise chain): idle connections stay cheap.
  */
-export class ConnectionSession {
-  /** `Client-IP:PORT`, the label of this session's log lines. */
-  readonly label: string;
-  readonly log: Log;
-  private readonly decoder: FrameDecoder;
-  private readonly reader: SocketReader;
-  private readonly channel: SessionChannel;
-  private readonly info: SessionInfo;
-  private principal: Principal | undefined;
+export class ConnectionSession implements SessionInfo, TransferHost {
+  principal: Principal | undefined;
+  readonly decoder: FrameDecoder;
+  private state: State = 'waiting';
+  private ended = false;
+  private closeRequested = false;
+  private closeReason = '';
+  private sessionLog: Log | undefined;
+  private transfers: SessionTransfers | undefined;
   private idleTimer: Timer | undefined;
   private frameTimer: Timer | undefined;
-  private running = false;
-  private closeRequested = false;
-  private closed = false;
-  private closeReason = '';
+  /** Wakes a command waiting in {@link pull} for payload bytes. */
+  private wake: (() => void) | undefined;
 
   constructor(
-    private readonly socket: Socket,
-    private readonly deps: SessionDeps,
+    readonly socket: Socket,
+    readonly deps: SessionDeps,
   ) {
-    this.label = `Client-${socket.remoteAddress}:${socket.remotePort}`;
-    this.log = deps.log.child(this.label);
     this.decoder = new FrameDecoder(deps.limits.maxClientFrameBytes);
-    this.reader = new SocketReader(socket);
-    this.channel = this.makeChannel();
-    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    const ip = (socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
-    this.info = {
-      remote,
-      ip,
-      principal: undefined,
-      login: (principal) => {
-        this.principal = principal;
-        (this.info as { principal: Principal | undefined }).principal = principal;
-      },
-    };
+    (socket as SessionSocket)[SESSION] = this;
     socket.setNoDelay(true);
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      // Resets and broken pipes are how clients often leave; not an error of ours.
-      this.closeReason ||= `socket error ${err.code ?? err.message}`;
-    });
+    socket.on('readable', onReadable);
+    socket.on('end', onEnd);
+    socket.on('close', onClose);
+    socket.on('error', onError);
+  }
+
+  /** `IP:PORT` of the client (derived, not stored: idle sessions stay small). */
+  get remote(): string {
+    return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+  }
+
+  /** The client's IP, `::ffff:` stripped. */
+  get ip(): string {
+    return (this.socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
+  }
+
+  /** `Client-IP:PORT`, the label of this session's log lines. */
+  get label(): string {
+    return `Client-${this.remote}`;
+  }
+
+  /** This session's logger, made on first use (most idle sessions never log). */
+  get log(): Log {
+    this.sessionLog ??= this.deps.log.child(this.label);
+    return this.sessionLog;
   }
 
   /** True while a command (a transfer, say) is in progress. */
   get busy(): boolean {
-    return this.running;
+    return this.state === 'running';
   }
 
   /** Why the session ended, once it has. */
@@ -109,36 +135,16 @@ export class ConnectionSession {
     return this.closeReason || 'client closed the connection';
   }
 
-  /** Greet the client, then serve commands until the connection ends. */
+  /** Greet the client and start serving; commands run as their bytes arrive. */
   async run(): Promise<void> {
     this.send(this.deps.greeting);
-    this.idleTimer = this.deps.clock.setTimer(this.deps.limits.idleTimeoutMs, () =>
-      this.abort(`idle for ${this.deps.limits.idleTimeoutMs / 1000} s`),
-    );
-    try {
-      while (!this.closed && !this.closeRequested) {
-        const frame = await this.nextFrame();
-        if (!frame) break;
-        if (frame.kind === 'invalid') {
-          this.log.warn(`Invalid command: ${frame.error.message}`);
-          this.sendError(frame.error);
-        } else {
-          await this.execute(frame.message);
-        }
-        this.idleTimer.refresh();
-      }
-    } catch (err) {
-      if (err instanceof FramingError) {
-        this.log.warn(`Invalid command: ${err.message}; closing connection`);
-        this.sendError(err);
-        this.closeReason = 'framing error';
-      } else {
-        this.log.error('Session failed', err);
-        this.closeReason = 'internal error';
-      }
-    } finally {
-      this.close();
-    }
+    this.idleTimer = this.deps.clock.setTimer(this.deps.limits.idleTimeoutMs, onIdle, this);
+    this.pump();
+  }
+
+  /** Record a successful login: later commands run as this user. */
+  login(principal: Principal): void {
+    this.principal = principal;
   }
 
   /**
@@ -147,56 +153,157 @@ export class ConnectionSession {
    */
   shutdown(): void {
     this.closeRequested = true;
-    this.closeReason ||= 'server shutting down';
-    if (!this.running) this.close();
+    this.noteReason('server shutting down');
+    if (this.state === 'waiting') this.close();
   }
 
   /** End the connection at once, dropping anything in flight. */
   abort(reason: string): void {
-    if (this.closed) return;
+    if (this.state === 'closed') return;
     this.log.warn(`Closing connection: ${reason}`);
-    this.closeReason ||= reason;
-    this.closed = true;
+    this.noteReason(reason);
+    this.state = 'closed';
     this.clearTimers();
     this.socket.destroy();
   }
 
   /** Flush what was written, then close. Runs once. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.state === 'closed') return;
+    this.state = 'closed';
     this.clearTimers();
+    if (this.socket.destroyed) return;
     this.socket.end();
     // A peer that never sends its FIN must not keep the socket forever.
     const linger = this.deps.clock.setTimer(CLOSE_LINGER_MS, () => this.socket.destroy());
     this.socket.once('close', () => linger.cancel());
   }
 
-  private clearTimers(): void {
-    this.idleTimer?.cancel();
-    this.frameTimer?.cancel();
-    this.frameTimer = undefined;
+  /** @internal Keep the first reason given for the end of the session. */
+  noteReason(reason: string): void {
+    this.closeReason ||= reason;
   }
 
-  /** The next frame, reading from the socket only when the decoder needs bytes. */
-  private async nextFrame(): Promise<DecodedFrame | null> {
+  /** @internal The socket has bytes, or has ended. */
+  readable(): void {
+    const wake = this.wake;
+    if (wake) {
+      this.wake = undefined;
+      wake();
+    } else if (this.state === 'waiting') {
+      this.pump();
+    }
+  }
+
+  /** @internal The peer sent its FIN. */
+  peerEnded(): void {
+    this.ended = true;
+    this.readable();
+  }
+
+  /** @internal The socket is gone. */
+  socketClosed(): void {
+    this.ended = true;
+    if (this.state !== 'running') this.state = 'closed';
+    this.clearTimers();
+    this.readable();
+  }
+
+  /** @internal The next chunk during a payload, or `null` once the peer is gone. */
+  async pull(): Promise<Buffer | null> {
     for (;;) {
-      const frame = this.decoder.next();
+      if (this.socket.destroyed) return null;
+      const chunk = this.socket.read() as Buffer | null;
+      if (chunk !== null) return chunk;
+      if (this.ended) return null;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+  }
+
+  /** @internal Payload bytes moved: the connection is not idle. */
+  touch(): void {
+    this.idleTimer?.refresh();
+  }
+
+  /** @internal QUIT: close once the reply is out. */
+  requestClose(reason: string): void {
+    this.log.info(reason);
+    this.closeRequested = true;
+    this.closeReason = 'client quit';
+  }
+
+  /** @internal */
+  send(message: object): void {
+    if (this.socket.destroyed) return;
+    this.socket.write(encodeFrame(message, this.deps.limits.maxServerFrameBytes));
+  }
+
+  /** @internal */
+  uncork(): void {
+    if (this.socket.writableCorked > 0) this.socket.uncork();
+  }
+
+  /**
+   * Decode and start commands while whole frames are buffered; read more
+   * from the socket only when the decoder needs it. Returns when a command
+   * is running (it resumes pumping when done) or when bytes run out.
+   */
+  private pump(): void {
+    while (this.state === 'waiting') {
+      let frame;
+      try {
+        frame = this.decoder.next();
+      } catch (err) {
+        this.framingFailed(err as FramingError);
+        return;
+      }
       if (frame) {
         this.frameTimer?.cancel();
         this.frameTimer = undefined;
-        return frame;
+        if (frame.kind === 'invalid') {
+          this.log.warn(`Invalid command: ${frame.error.message}`);
+          this.sendError(frame.error);
+          this.touch();
+          continue;
+        }
+        this.state = 'running';
+        void this.execute(frame.message).then(() => this.commandDone());
+        return;
       }
-      if (this.decoder.bufferedBytes > 0 && !this.frameTimer) {
-        // A frame has started: it must now arrive whole in time (slow-loris guard).
-        this.frameTimer = this.deps.clock.setTimer(this.deps.limits.frameTimeoutMs, () =>
-          this.abort(`frame not complete within ${this.deps.limits.frameTimeoutMs / 1000} s`),
-        );
+      const chunk = this.socket.read() as Buffer | null;
+      if (chunk === null) {
+        if (this.ended) {
+          this.close();
+        } else if (this.decoder.bufferedBytes > 0 && !this.frameTimer) {
+          // A frame has started: it must now arrive whole in time (slow-loris guard).
+          this.frameTimer = this.deps.clock.setTimer(this.deps.limits.frameTimeoutMs, () =>
+            this.abort(`frame not complete within ${this.deps.limits.frameTimeoutMs / 1000} s`),
+          );
+        }
+        return;
       }
-      const chunk = await this.reader.read();
-      if (!chunk || this.closed) return null;
       this.decoder.push(chunk);
     }
+  }
+
+  private commandDone(): void {
+    if (this.state !== 'running') return;
+    this.state = 'waiting';
+    this.touch();
+    if (this.closeRequested || this.socket.destroyed) {
+      this.close();
+    } else {
+      this.pump();
+    }
+  }
+
+  private framingFailed(err: FramingError): void {
+    this.log.warn(`Invalid command: ${err.message}; closing connection`);
+    this.sendError(err);
+    this.noteReason('framing error');
+    this.close();
   }
 
   /** Run one command and send its answer; every error maps to a response here. */
@@ -204,7 +311,6 @@ export class ConnectionSession {
     let handler: CommandHandler | undefined;
     let code = 200;
     const started = this.deps.clock.now();
-    this.running = true;
     // Corked, a small reply (header, payload, trailer) leaves in one write.
     this.socket.cork();
     try {
@@ -216,15 +322,16 @@ export class ConnectionSession {
       const target = handler.target(fields);
       this.log.info(`Command: ${handler.name}${target ? ` ${target}` : ''}`);
       this.authorize(handler);
+      this.transfers ??= new SessionTransfers(this);
       const context: CommandContext = {
         fields,
         storage: this.principal?.storage ?? this.deps.storage,
         log: this.log,
         limits: this.deps.limits,
         clock: this.deps.clock,
-        channel: this.channel,
+        channel: this.transfers,
         digests: this.deps.digests,
-        session: this.info,
+        session: this,
         authenticator: this.deps.authenticator,
         observer: this.deps.observer,
       };
@@ -237,7 +344,6 @@ export class ConnectionSession {
       code = this.handleFailure(err, handler, message);
     } finally {
       this.uncork();
-      this.running = false;
       this.deps.observer.command?.(handler?.name ?? 'INVALID', code, this.deps.clock.now() - started);
     }
   }
@@ -245,7 +351,9 @@ export class ConnectionSession {
   /** Cross-cutting checks, driven by each command's declared flags. */
   private authorize(handler: CommandHandler): void {
     if (handler.public) return;
-    if (this.deps.authenticator?.required && !this.principal) throw new AuthRequiredError('Authentication required: send AUTH first');
+    if (this.deps.authenticator?.required && !this.principal) {
+      throw new AuthRequiredError('Authentication required: send AUTH first');
+    }
     if (this.principal && handler.permission && !this.principal.permissions.has(handler.permission)) {
       throw new ForbiddenError(`Permission denied: ${handler.permission} is not allowed for this user`);
     }
@@ -256,13 +364,14 @@ export class ConnectionSession {
     if (err instanceof TransferAbortedError) {
       // Mid-payload the stream is out of step: no response can be trusted, close.
       const reason = `${handler?.name ?? 'transfer'} aborted: ${err.message}`;
-      if (this.socket.destroyed) this.closeReason ||= reason;
+      if (this.socket.destroyed) this.noteReason(reason);
       else this.abort(reason);
       return 0;
     }
     const failure = toProtocolError(err);
     const name = handler?.name;
     const target = handler?.target(message);
+    const about = target ? ` - ${target}` : '';
     if (!name) {
       this.log.warn(`Invalid command: ${failure.message}`);
     } else if (isOutOfDescriptors(err)) {
@@ -272,107 +381,25 @@ export class ConnectionSession {
         this.log.error(`${name}: Out of file descriptors; answering 500 until some close${suppressedNote(suppressed)}`);
       }
     } else if (!(err instanceof ProtocolError)) {
-      this.log.error(`${name}: Internal error${target ? ` - ${target}` : ''}`, err);
+      this.log.error(`${name}: Internal error${about}`, err);
     } else if (failure.code >= 500) {
-      this.log.error(`${name}: ${failure.message}${target ? ` - ${target}` : ''}`);
+      this.log.error(`${name}: ${failure.message}${about}`);
     } else {
       const what = failure.code === 404 ? (name === 'GET' ? 'File not found' : 'Not found') : failure.message;
-      this.log.warn(`${name}: ${what}${target ? ` - ${target}` : ''}`);
+      this.log.warn(`${name}: ${what}${about}`);
     }
     this.sendError(failure);
     return failure.code;
-  }
-
-  private uncork(): void {
-    if (this.socket.writableCorked > 0) this.socket.uncork();
-  }
-
-  private send(message: object): void {
-    if (this.socket.destroyed) return;
-    this.socket.write(encodeFrame(message, this.deps.limits.maxServerFrameBytes));
   }
 
   private sendError(error: ProtocolError): void {
     this.send({ type: 'response', code: error.code, message: error.message });
   }
 
-  /** Start a timer that ends the connection if a payload stops moving. */
-  private stallGuard(what: string): Timer {
-    const seconds = this.deps.limits.transferTimeoutMs / 1000;
-    return this.deps.clock.setTimer(this.deps.limits.transferTimeoutMs, () =>
-      this.abort(`${what} stalled for ${seconds} s`),
-    );
-  }
-
-  private makeChannel(): SessionChannel {
-    return {
-      send: (message) => this.send(message),
-      endAfterReply: () => {
-        this.log.info(`Client ${this.socket.remoteAddress}:${this.socket.remotePort} requested disconnect`);
-        this.closeRequested = true;
-        this.closeReason = 'client quit';
-      },
-      sendFile: (file, offset) => this.sendFile(file, offset),
-      receive: (size, sink) => this.receive(size, sink),
-    };
-  }
-
-  private async sendFile(file: OpenedFile, offset: number): Promise<{ bytes: number; sha256: string }> {
-    const length = file.size - offset;
-    if (length <= SMALL_PAYLOAD_BYTES) {
-      // Small: read it whole (bounded by the threshold) and let the cork send
-      // header, payload and trailer as one write.
-      const buffer = Buffer.allocUnsafe(length);
-      let filled = 0;
-      while (filled < length) {
-        const { bytesRead } = await file.handle.read(buffer, filled, length - filled, offset + filled);
-        if (bytesRead === 0) throw new TransferAbortedError('file shrank during download', 0);
-        filled += bytesRead;
-      }
-      this.socket.write(buffer);
-      return { bytes: length, sha256: createHash('sha256').update(buffer).digest('hex') };
-    }
-    this.uncork();
-    // Whole-file digests are cached per file version; a large range is hashed
-    // on the worker thread while this thread sends; a medium one inline.
-    const cacheable = offset === 0;
-    const cached = cacheable ? this.deps.digests.get(file.versionKey) : undefined;
-    const offThread = cached === undefined && length >= WORKER_HASH_MIN_BYTES;
-    const digest = cached !== undefined
-      ? Promise.resolve(cached)
-      : offThread
-        ? this.deps.hasher.hashRange(file.handle.fd, offset, file.size)
-        : undefined;
-    // A failed send must not leave the hash job's rejection unhandled.
-    digest?.catch(() => undefined);
-    const stall = this.stallGuard('download');
-    try {
-      const sent = await sendFileRange(this.socket, file.handle, offset, file.size, () => {
-        stall.refresh();
-        this.idleTimer?.refresh();
-      }, digest === undefined);
-      const sha256 = sent.sha256 ?? (await digest!);
-      if (cacheable && cached === undefined) this.deps.digests.set(file.versionKey, sha256);
-      return { bytes: sent.bytes, sha256 };
-    } finally {
-      stall.cancel();
-      this.socket.cork();
-    }
-  }
-
-  private async receive(size: number, sink: Writable): Promise<ReceivedPayload> {
-    // The client waits for `150` before sending: flush it now.
-    this.uncork();
-    const stall = this.stallGuard('upload');
-    try {
-      return await receivePayload(this.decoder, this.reader, size, sink, () => {
-        stall.refresh();
-        this.idleTimer?.refresh();
-      });
-    } finally {
-      stall.cancel();
-      this.socket.cork();
-    }
+  private clearTimers(): void {
+    this.idleTimer?.cancel();
+    this.frameTimer?.cancel();
+    this.frameTimer = undefined;
   }
 }
 

@@ -3,7 +3,11 @@ import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import type { FileHandle } from 'node:fs/promises';
 import type { FrameDecoder } from '../protocol/frame-decoder';
-import type { SocketReader } from './socket-reader';
+
+/** Where payload bytes come from: the next chunk, or `null` once the peer is gone. */
+export interface ChunkSource {
+  pull(): Promise<Buffer | null>;
+}
 
 /**
  * Thrown when a payload cannot be completed and the connection must close:
@@ -136,7 +140,7 @@ export interface ReceivedPayload {
  */
 export async function receivePayload(
   decoder: FrameDecoder,
-  reader: SocketReader,
+  source: ChunkSource,
   size: number,
   sink: Writable,
   onProgress: ProgressHook,
@@ -152,7 +156,7 @@ export async function receivePayload(
     while (received < size) {
       let chunk = decoder.takeRaw(size - received);
       if (!chunk) {
-        const fresh = await reader.read();
+        const fresh = await source.pull();
         if (!fresh) throw new TransferAbortedError('connection closed during upload', received);
         if (fresh.length > size - received) {
           // Bytes past the payload belong to the next frame: give them back.

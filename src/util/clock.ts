@@ -12,20 +12,32 @@ export interface Timer {
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
-  /** Run `callback` once after `delayMs`; timers never keep the process alive. */
-  setTimer(delayMs: number, callback: () => void): Timer;
+  /**
+   * Run `callback(arg)` once after `delayMs`; timers never keep the process
+   * alive. Passing `arg` instead of capturing it lets callers share one
+   * callback across thousands of timers (one per idle connection).
+   */
+  setTimer<A = undefined>(delayMs: number, callback: (arg: A) => void, arg?: A): Timer;
+}
+
+/** A Node timer behind the {@link Timer} interface, with no closures of its own. */
+class NodeTimer implements Timer {
+  constructor(private readonly handle: NodeJS.Timeout) {}
+  refresh(): void {
+    this.handle.refresh();
+  }
+  cancel(): void {
+    clearTimeout(this.handle);
+  }
 }
 
 /** The real clock: `Date.now` and unref'd Node timers. */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimer(delayMs, callback) {
-    const handle = setTimeout(callback, delayMs);
+  setTimer<A>(delayMs: number, callback: (arg: A) => void, arg?: A): Timer {
+    const handle = setTimeout(callback, delayMs, arg as A);
     handle.unref();
-    return {
-      refresh: () => void handle.refresh(),
-      cancel: () => clearTimeout(handle),
-    };
+    return new NodeTimer(handle);
   },
 };
 
@@ -46,8 +58,8 @@ export class FakeClock implements Clock {
     return this.current;
   }
 
-  setTimer(delayMs: number, callback: () => void): Timer {
-    const entry = { due: this.current + delayMs, delay: delayMs, callback, id: this.nextId++ };
+  setTimer<A>(delayMs: number, callback: (arg: A) => void, arg?: A): Timer {
+    const entry = { due: this.current + delayMs, delay: delayMs, callback: () => callback(arg as A), id: this.nextId++ };
     this.timers.push(entry);
     return {
       refresh: () => {
