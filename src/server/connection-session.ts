@@ -1,21 +1,18 @@
 import type { Socket } from 'node:net';
 import type { ServerLimits } from '../config/defaults';
 import type { Log } from '../logging/log';
-import { suppressedNote, type LogThrottle } from '../logging/throttle';
-import { AuthRequiredError, ForbiddenError, FramingError, ProtocolError, toProtocolError } from '../protocol/errors';
+import type { LogThrottle } from '../logging/throttle';
+import type { FramingError, ProtocolError } from '../protocol/errors';
 import { FrameDecoder } from '../protocol/frame-decoder';
 import { encodeFrame } from '../protocol/frame-encoder';
-import { parseCommand } from '../protocol/messages';
 import type { Storage } from '../storage/storage';
 import type { Clock, Timer } from '../util/clock';
 import type { Authenticator, Principal, SessionInfo } from './access';
 import type { CommandRegistry } from './commands';
-import type { CommandContext, CommandHandler } from './commands/command';
-import { fieldForLog } from './commands/command';
 import type { DigestCache } from './digest-cache';
 import type { HashWorker } from './hash-worker';
 import type { ServerObserver } from './observer';
-import { TransferAbortedError } from './payload';
+import { runCommand } from './command-runner';
 import { SessionTransfers, type TransferHost } from './session-transfers';
 
 /** How long a closing connection may linger for the peer's FIN before it is cut. */
@@ -86,6 +83,7 @@ export class ConnectionSession implements SessionInfo, TransferHost {
   private closeReason = '';
   private sessionLog: Log | undefined;
   private transfers: SessionTransfers | undefined;
+
   private idleTimer: Timer | undefined;
   private frameTimer: Timer | undefined;
   /** Wakes a command waiting in {@link pull} for payload bytes. */
@@ -240,6 +238,12 @@ export class ConnectionSession implements SessionInfo, TransferHost {
     this.socket.write(encodeFrame(message, this.deps.limits.maxServerFrameBytes));
   }
 
+  /** @internal The channel GET and PUT use; made on the first command. */
+  get channel(): SessionTransfers {
+    this.transfers ??= new SessionTransfers(this);
+    return this.transfers;
+  }
+
   /** @internal */
   uncork(): void {
     if (this.socket.writableCorked > 0) this.socket.uncork();
@@ -269,7 +273,7 @@ export class ConnectionSession implements SessionInfo, TransferHost {
           continue;
         }
         this.state = 'running';
-        void this.execute(frame.message).then(() => this.commandDone());
+        void runCommand(this, frame.message).then(() => this.commandDone());
         return;
       }
       const chunk = this.socket.read() as Buffer | null;
@@ -306,93 +310,8 @@ export class ConnectionSession implements SessionInfo, TransferHost {
     this.close();
   }
 
-  /** Run one command and send its answer; every error maps to a response here. */
-  private async execute(message: Record<string, unknown>): Promise<void> {
-    let handler: CommandHandler | undefined;
-    let code = 200;
-    const started = this.deps.clock.now();
-    // Corked, a small reply (header, payload, trailer) leaves in one write.
-    this.socket.cork();
-    try {
-      const { name, fields } = parseCommand(message);
-      handler = this.deps.commands.get(name);
-      if (!handler) {
-        throw new ProtocolError(400, `Unknown command: ${fieldForLog({ name }, 'name')}`);
-      }
-      const target = handler.target(fields);
-      this.log.info(`Command: ${handler.name}${target ? ` ${target}` : ''}`);
-      this.authorize(handler);
-      this.transfers ??= new SessionTransfers(this);
-      const context: CommandContext = {
-        fields,
-        storage: this.principal?.storage ?? this.deps.storage,
-        log: this.log,
-        limits: this.deps.limits,
-        clock: this.deps.clock,
-        channel: this.transfers,
-        digests: this.deps.digests,
-        session: this,
-        authenticator: this.deps.authenticator,
-        observer: this.deps.observer,
-      };
-      const reply = await handler.run(context);
-      if (reply) {
-        code = reply.code;
-        this.send({ type: 'response', ...reply });
-      }
-    } catch (err) {
-      code = this.handleFailure(err, handler, message);
-    } finally {
-      this.uncork();
-      this.deps.observer.command?.(handler?.name ?? 'INVALID', code, this.deps.clock.now() - started);
-    }
-  }
-
-  /** Cross-cutting checks, driven by each command's declared flags. */
-  private authorize(handler: CommandHandler): void {
-    if (handler.public) return;
-    if (this.deps.authenticator?.required && !this.principal) {
-      throw new AuthRequiredError('Authentication required: send AUTH first');
-    }
-    if (this.principal && handler.permission && !this.principal.permissions.has(handler.permission)) {
-      throw new ForbiddenError(`Permission denied: ${handler.permission} is not allowed for this user`);
-    }
-  }
-
-  /** Log a failed command at the right level and answer it; returns the code. */
-  private handleFailure(err: unknown, handler: CommandHandler | undefined, message: Record<string, unknown>): number {
-    if (err instanceof TransferAbortedError) {
-      // Mid-payload the stream is out of step: no response can be trusted, close.
-      const reason = `${handler?.name ?? 'transfer'} aborted: ${err.message}`;
-      if (this.socket.destroyed) this.noteReason(reason);
-      else this.abort(reason);
-      return 0;
-    }
-    const failure = toProtocolError(err);
-    const name = handler?.name;
-    const target = handler?.target(message);
-    const about = target ? ` - ${target}` : '';
-    if (!name) {
-      this.log.warn(`Invalid command: ${failure.message}`);
-    } else if (isOutOfDescriptors(err)) {
-      // Every session hits this at once when it happens: say it once per interval.
-      const suppressed = this.deps.throttle.admit('descriptors');
-      if (suppressed !== undefined) {
-        this.log.error(`${name}: Out of file descriptors; answering 500 until some close${suppressedNote(suppressed)}`);
-      }
-    } else if (!(err instanceof ProtocolError)) {
-      this.log.error(`${name}: Internal error${about}`, err);
-    } else if (failure.code >= 500) {
-      this.log.error(`${name}: ${failure.message}${about}`);
-    } else {
-      const what = failure.code === 404 ? (name === 'GET' ? 'File not found' : 'Not found') : failure.message;
-      this.log.warn(`${name}: ${what}${about}`);
-    }
-    this.sendError(failure);
-    return failure.code;
-  }
-
-  private sendError(error: ProtocolError): void {
+  /** @internal */
+  sendError(error: ProtocolError): void {
     this.send({ type: 'response', code: error.code, message: error.message });
   }
 
@@ -401,10 +320,4 @@ export class ConnectionSession implements SessionInfo, TransferHost {
     this.frameTimer?.cancel();
     this.frameTimer = undefined;
   }
-}
-
-/** EMFILE/ENFILE: the process or the system ran out of file descriptors. */
-function isOutOfDescriptors(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'EMFILE' || code === 'ENFILE';
 }
