@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import type { Readable, Writable } from 'node:stream';
 import { DEFAULT_CLIENT_TIMEOUT_MS } from '../client/connection';
@@ -7,6 +8,7 @@ import { historyFile } from '../client/shell/history';
 import { ClientSession } from '../client/shell/session';
 import { runCommand, runShell } from '../client/shell/shell';
 import { EXIT, EXIT_CODE_HELP } from '../client/ui/exit-codes';
+import { promptHidden, type PromptInput } from '../client/ui/hidden-prompt';
 
 /**
  * `ftp-client`: the only place that reads argv and the environment for the
@@ -16,7 +18,7 @@ import { EXIT, EXIT_CODE_HELP } from '../client/ui/exit-codes';
 
 /** The process surroundings, injectable so tests run the CLI in-process. */
 export interface CliIo {
-  stdin: Readable & { isTTY?: boolean };
+  stdin: Readable & PromptInput;
   stdout: Writable & { isTTY?: boolean; columns?: number };
   stderr: Writable & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
@@ -30,7 +32,7 @@ const DEFAULT_CLIENT_PORT = 5002;
 const DASH = '\u0000-';
 
 /** Options that take a value, so the command word can be found before yargs runs. */
-const VALUE_OPTIONS = new Set(['--host', '-H', '--port', '-p', '--dir', '-d', '--timeout', '-t', '--user', '-u']);
+const VALUE_OPTIONS = new Set(['--host', '-H', '--port', '-p', '--dir', '-d', '--timeout', '-t', '--user', '-u', '--ca']);
 
 /**
  * Run the client with `argv` (without `node` and the script).
@@ -53,6 +55,10 @@ export async function main(argv: readonly string[], partialIo: Partial<CliIo> = 
   const parsed = parseArgs(normaliseCommandWord(argv), io);
   if ('exitCode' in parsed) return parsed.exitCode;
   const { args, spec } = parsed;
+  // FTP_SERVER_PASSWORD is the older name, still read.
+  const password = io.env.FTP_PASSWORD ?? io.env.FTP_SERVER_PASSWORD;
+  const stdin = io.stdin;
+  const canAsk = stdin.isTTY === true && typeof stdin.setRawMode === 'function';
 
   const session = new ClientSession({
     host: args.host,
@@ -64,7 +70,10 @@ export async function main(argv: readonly string[], partialIo: Partial<CliIo> = 
     progress: io.stdout.isTTY === true && io.stderr.isTTY === true,
     json: args.json,
     ...(args.user !== undefined ? { user: args.user } : {}),
-    ...(io.env.FTP_SERVER_PASSWORD !== undefined ? { password: io.env.FTP_SERVER_PASSWORD } : {}),
+    ...(password !== undefined ? { password } : {}),
+    ...(args.tls ? { tls: args.ca !== undefined ? { ca: args.ca } : {} } : {}),
+    // Asked on stderr, so a one-shot `get FILE -` keeps stdout clean.
+    ...(canAsk ? { askPassword: (prompt: string) => promptHidden(stdin, io.stderr, prompt) } : {}),
   });
 
   if (!spec) {
@@ -91,6 +100,9 @@ interface GlobalArgs {
   json: boolean;
   timeout: number;
   user: string | undefined;
+  tls: boolean;
+  /** PEM text of `--ca`. */
+  ca: string | undefined;
   raw: Record<string, unknown>;
 }
 
@@ -105,7 +117,9 @@ function parseArgs(argv: readonly string[], io: CliIo): { args: GlobalArgs; spec
     .option('dir', { alias: 'd', type: 'string', default: io.cwd, defaultDescription: 'current folder', describe: 'local folder for downloads and relative local paths' })
     .option('json', { type: 'boolean', default: false, describe: 'print results as JSON lines (one-shot commands)' })
     .option('timeout', { alias: 't', type: 'number', default: DEFAULT_CLIENT_TIMEOUT_MS / 1000, describe: 'seconds without progress before giving up' })
-    .option('user', { alias: 'u', type: 'string', default: io.env.FTP_SERVER_USER, describe: 'user name, when the server requires it (password in env FTP_SERVER_PASSWORD)' })
+    .option('user', { alias: 'u', type: 'string', default: io.env.FTP_SERVER_USER, describe: 'log in as this user (password from a prompt, or env FTP_PASSWORD)' })
+    .option('tls', { type: 'boolean', default: io.env.FTP_CLIENT_TLS === '1', describe: 'connect with TLS; the server certificate is always checked (env FTP_CLIENT_TLS=1)' })
+    .option('ca', { type: 'string', default: io.env.FTP_CLIENT_CA, describe: 'trust this PEM certificate (a self-signed server\'s cert.pem) instead of the system CAs; implies --tls (env FTP_CLIENT_CA)' })
     .strict()
     .exitProcess(false)
     .help()
@@ -148,6 +162,19 @@ function parseArgs(argv: readonly string[], io: CliIo): { args: GlobalArgs; spec
     io.stderr.write(`ftp-client: invalid timeout ${String(raw.timeout)}\n`);
     return { exitCode: EXIT.USAGE };
   }
+  let ca: string | undefined;
+  if (typeof raw.ca === 'string' && raw.ca !== '') {
+    try {
+      ca = fs.readFileSync(raw.ca, 'utf8');
+    } catch (err) {
+      io.stderr.write(`ftp-client: cannot read --ca ${raw.ca}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
+      return { exitCode: EXIT.USAGE };
+    }
+    if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
+      io.stderr.write(`ftp-client: --ca ${raw.ca} holds no PEM certificate\n`);
+      return { exitCode: EXIT.USAGE };
+    }
+  }
   const word = (raw._ as unknown[] | undefined)?.[0];
   const spec = typeof word === 'string' ? findCommand(word) : undefined;
   return {
@@ -159,6 +186,8 @@ function parseArgs(argv: readonly string[], io: CliIo): { args: GlobalArgs; spec
       json: raw.json === true,
       timeout,
       user: typeof raw.user === 'string' && raw.user !== '' ? raw.user : undefined,
+      tls: raw.tls === true || ca !== undefined,
+      ca,
       raw,
     },
   };

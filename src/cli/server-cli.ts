@@ -2,23 +2,44 @@ import path from 'node:path';
 import yargs from 'yargs';
 import { createServerLog } from '../logging/winston-log';
 import { FileServer } from '../server/file-server';
-import { declareServerOptions, toServerSettings, UsageError } from './server-options';
+import { prepareSecurity } from '../auth/server-security';
+import type { PromptInput } from '../client/ui/hidden-prompt';
+import { declareCertCommand, runCertCommand, type CertArgs } from './cert-cli';
+import { declareServerOptions, toServerSettings, UsageError, type ServerSettings } from './server-options';
+import { declareUserCommand, runUserCommand, type UserArgs } from './user-cli';
 
 /** Exit code for bad command-line values. */
 const EXIT_USAGE = 2;
+
+/** Standard streams of the `user` and `cert` subcommands, injectable for tests. */
+export interface ServerCliIo {
+  stdin: PromptInput;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
 
 /**
  * `ftp-server`: parse options, start logging and the server, and stop
  * gracefully on SIGINT/SIGTERM. The only place that reads argv and env,
  * builds the winston logger and installs signal handlers.
+ * `ftp-server user …` and `ftp-server cert …` manage accounts and certificates.
  * Resolves with the process exit code once the server has stopped.
  */
-export async function main(argv: string[]): Promise<number> {
-  let settings;
+export async function main(argv: string[], io: ServerCliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  let settings: ServerSettings | undefined;
+  let subcommand: (() => Promise<number>) | undefined;
   try {
-    const parser = declareServerOptions(yargs(argv))
+    const parser = yargs(argv)
       .scriptName('ftp-server')
-      .usage('$0 [options]\n\nServe a folder over the ftp-server native protocol (default 0.0.0.0:5002).')
+      .command('$0', 'Serve a folder over the ftp-server native protocol (default 0.0.0.0:5002)', (y) => declareServerOptions(y), (args) => {
+        settings = toServerSettings(args);
+      })
+      .command('user <action> [name]', 'Manage accounts: add, passwd, del, list, set', (y) => declareUserCommand(y), (args) => {
+        subcommand = () => runUserCommand(args as unknown as UserArgs, io);
+      })
+      .command('cert', 'Write a self-signed cert.pem and key.pem for --tls-cert/--tls-key', (y) => declareCertCommand(y), (args) => {
+        subcommand = () => runCertCommand(args as unknown as CertArgs, io);
+      })
       .strict()
       .exitProcess(false)
       .fail((message, err) => {
@@ -26,25 +47,42 @@ export async function main(argv: string[]): Promise<number> {
       })
       .help()
       .version();
-    const args = await parser.parse();
-    if (args.help || args.version) return 0;
-    settings = toServerSettings(args);
+    await parser.parse();
   } catch (err) {
-    process.stderr.write(`ftp-server: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.stderr.write("Run 'ftp-server --help' for the options.\n");
+    io.stderr.write(`ftp-server: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr.write("Run 'ftp-server --help' for the options.\n");
     return EXIT_USAGE;
   }
+  if (subcommand) return subcommand();
+  // --help and --version print and end here.
+  if (!settings) return 0;
+  return serve(settings);
+}
 
+/** Run the server until SIGINT/SIGTERM; returns the exit code. */
+async function serve(settings: ServerSettings): Promise<number> {
   const logging = createServerLog({ logDir: settings.logDir, level: settings.logLevel, console: true });
   const log = logging.log;
   let server: FileServer;
   try {
+    const security = await prepareSecurity(
+      {
+        root: settings.root,
+        host: settings.host,
+        ...(settings.usersFile !== undefined ? { usersFile: settings.usersFile } : {}),
+        ...(settings.anonymous ? { anonymous: settings.anonymous } : {}),
+        loginPolicy: settings.loginPolicy,
+        ...(settings.tls ? { tls: settings.tls } : {}),
+      },
+      log,
+    );
     server = await FileServer.start({
       root: settings.root,
       host: settings.host,
       port: settings.port,
       log,
       limits: settings.limits,
+      ...security.options,
     });
   } catch (err) {
     log.error(`Could not start: ${err instanceof Error ? err.message : String(err)}`);
@@ -55,12 +93,13 @@ export async function main(argv: string[]): Promise<number> {
   log.info(`FTP Server listening on ${address}:${port}`);
   log.info(`Serving folder ${path.resolve(settings.root)}; log file ${logging.logFile ?? '(none)'}`);
 
+  const { limits } = settings;
   await new Promise<void>((resolve) => {
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals) => {
       signals += 1;
       if (signals === 1) {
-        log.info(`Received ${signal}; finishing transfers for up to ${settings.limits.shutdownGraceMs / 1000} s (send again to stop now)`);
+        log.info(`Received ${signal}; finishing transfers for up to ${limits.shutdownGraceMs / 1000} s (send again to stop now)`);
         server.close().then(resolve, resolve);
       } else {
         log.warn(`Received ${signal} again; closing all connections now`);

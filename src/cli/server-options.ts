@@ -1,5 +1,8 @@
 import type { Argv } from 'yargs';
 import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_LOG_DIR, DEFAULT_PORT, DEFAULT_ROOT, type ServerLimits } from '../config/defaults';
+import { DEFAULT_LOGIN_POLICY, type LoginPolicy } from '../auth/login-guard';
+import { normaliseHome, parsePermissions } from '../auth/users-file';
+import type { Permission } from '../server/access';
 
 /** The server's settings after parsing and validation. */
 export interface ServerSettings {
@@ -9,6 +12,14 @@ export interface ServerSettings {
   logDir: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   limits: ServerLimits;
+  /** The users file as given with `--users`; absent: `./users.json` if it exists, else no accounts. */
+  usersFile?: string;
+  /** Anonymous access, when `--anonymous` is on. */
+  anonymous?: { permissions: Permission[]; home: string };
+  /** Failed-login delays and bans. */
+  loginPolicy: Partial<LoginPolicy>;
+  /** Certificate and key files: the port speaks TLS only. */
+  tls?: { certFile: string; keyFile: string; passphrase?: string };
 }
 
 /** A bad option value: the CLI prints it and exits with code 2. */
@@ -42,6 +53,15 @@ export function declareServerOptions<T>(yargs: Argv<T>) {
     .option('transfer-timeout', { type: 'number', default: seconds(DEFAULT_LIMITS.transferTimeoutMs), describe: 'Abort a payload stalled this long, seconds' })
     .option('max-upload-size', { type: 'number', default: DEFAULT_LIMITS.maxUploadSize, describe: 'Largest upload, bytes (413 beyond)' })
     .option('shutdown-grace', { type: 'number', default: seconds(DEFAULT_LIMITS.shutdownGraceMs), describe: 'On SIGINT/SIGTERM, wait this long for transfers, seconds' })
+    .option('users', { type: 'string', describe: 'Users file (default ./users.json when it exists; without one, no accounts)' })
+    .option('anonymous', { type: 'boolean', default: false, describe: 'Allow access without login (read-only unless --anonymous-perms)' })
+    .option('anonymous-perms', { type: 'string', default: 'read', describe: 'What anonymous users may do: read, write, delete, mkdir, rename, all' })
+    .option('anonymous-home', { type: 'string', default: '/', describe: 'Folder under the root anonymous users see as /' })
+    .option('max-login-failures', { type: 'number', default: DEFAULT_LOGIN_POLICY.maxFailures, describe: 'Failed logins per IP within --ban-time that ban it (0 = no bans)' })
+    .option('ban-time', { type: 'number', default: seconds(DEFAULT_LOGIN_POLICY.banMs), describe: 'Failure window and ban length, seconds (429 greeting while banned)' })
+    .option('tls-cert', { type: 'string', describe: 'PEM certificate (chain): the port then speaks TLS only' })
+    .option('tls-key', { type: 'string', describe: 'PEM private key of --tls-cert' })
+    .option('tls-passphrase', { type: 'string', describe: 'Passphrase of an encrypted --tls-key (prefer env FTP_SERVER_TLS_PASSPHRASE)' })
     .env('FTP_SERVER');
 }
 
@@ -60,6 +80,15 @@ type ParsedOptions = {
   'transfer-timeout': number;
   'max-upload-size': number;
   'shutdown-grace': number;
+  users?: string;
+  anonymous?: boolean;
+  'anonymous-perms'?: string;
+  'anonymous-home'?: string;
+  'max-login-failures'?: number;
+  'ban-time'?: number;
+  'tls-cert'?: string;
+  'tls-key'?: string;
+  'tls-passphrase'?: string;
 };
 
 /** Check every value and convert seconds to milliseconds. */
@@ -84,7 +113,39 @@ export function toServerSettings(args: ParsedOptions): ServerSettings {
   if (!(LOG_LEVELS as readonly string[]).includes(args['log-level'])) {
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   }
+  if (args['tls-cert'] === undefined) {
+    if (args['tls-key'] !== undefined) throw new UsageError('--tls-key needs --tls-cert');
+  } else if (args['tls-key'] === undefined) {
+    throw new UsageError('--tls-cert needs --tls-key');
+  }
+  if (args.users === '') throw new UsageError('--users must not be empty');
+  let anonymous: ServerSettings['anonymous'];
+  if (args.anonymous) {
+    try {
+      anonymous = { permissions: parsePermissions(args['anonymous-perms'] ?? 'read'), home: normaliseHome(args['anonymous-home'] ?? '/') };
+    } catch (err) {
+      throw new UsageError(`--anonymous: ${(err as Error).message}`);
+    }
+  }
+  const banTime = args['ban-time'] ?? DEFAULT_LOGIN_POLICY.banMs / 1000;
+  const loginPolicy: Partial<LoginPolicy> = {
+    maxFailures: args['max-login-failures'] ?? DEFAULT_LOGIN_POLICY.maxFailures,
+    banMs: banTime * 1000,
+    windowMs: banTime * 1000,
+  };
+  if (!Number.isInteger(loginPolicy.maxFailures) || loginPolicy.maxFailures! < 0) {
+    throw new UsageError(`--max-login-failures must be a whole number from 0 (got ${String(args['max-login-failures'])})`);
+  }
+  if (!Number.isFinite(banTime) || banTime <= 0 || banTime > 86_400 * 365) {
+    throw new UsageError(`--ban-time must be a positive number of seconds (got ${String(args['ban-time'])})`);
+  }
   return {
+    ...(args.users !== undefined ? { usersFile: args.users } : {}),
+    ...(anonymous ? { anonymous } : {}),
+    loginPolicy,
+    ...(args['tls-cert'] !== undefined && args['tls-key'] !== undefined
+      ? { tls: { certFile: args['tls-cert'], keyFile: args['tls-key'], ...(args['tls-passphrase'] ? { passphrase: args['tls-passphrase'] } : {}) } }
+      : {}),
     host: args.host,
     port: integer('port', 0, 65_535),
     root: args.root,

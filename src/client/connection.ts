@@ -1,9 +1,10 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { FrameDecoder, LENGTH_PREFIX_BYTES } from '../protocol/frame-decoder';
 import { encodeFrame, FrameTooLargeError } from '../protocol/frame-encoder';
 import { DEFAULT_LIMITS } from '../config/defaults';
 import { systemClock, type Clock, type Timer } from '../util/clock';
-import { FtpError, networkError } from './errors';
+import { FtpError, networkError, tlsError } from './errors';
 
 /** Where to connect and how long to wait for the peer. */
 export interface ConnectionOptions {
@@ -15,6 +16,19 @@ export interface ConnectionOptions {
   maxFrameBytes?: number;
   /** Time source for the timeouts; tests may pass a fake one. */
   clock?: Clock;
+  /**
+   * Speak TLS (1.2 or later). The server's certificate is always checked,
+   * against the system's CAs or, when given, against `ca` only.
+   */
+  tls?: TlsClientOptions;
+}
+
+/** How to trust the server on a TLS connection. */
+export interface TlsClientOptions {
+  /** PEM certificate(s) to trust instead of the system's CAs (a self-signed server's cert.pem). */
+  ca?: string | Buffer;
+  /** Name to check the certificate against (default: `host`). */
+  servername?: string;
 }
 
 /** Default for {@link ConnectionOptions.timeoutMs}. */
@@ -73,17 +87,29 @@ export class Connection {
     const clock = options.clock ?? systemClock;
     const where = `cannot connect to ${options.host}:${options.port}`;
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: options.host, port: options.port });
+      const secure = options.tls;
+      const socket = secure
+        ? tls.connect({
+            host: options.host,
+            port: options.port,
+            minVersion: 'TLSv1.2',
+            // Never turned off: a certificate that fails the check is a refusal.
+            rejectUnauthorized: true,
+            ...(secure.ca !== undefined ? { ca: secure.ca } : {}),
+            // SNI takes host names only; an IP is still checked against the certificate's IP names.
+            ...sniFor(options.host, secure.servername),
+          })
+        : net.connect({ host: options.host, port: options.port });
       const timer = clock.setTimer(timeoutMs, () => {
         socket.destroy();
         reject(new FtpError('timeout', `${where}: no answer within ${seconds(timeoutMs)}`));
       });
       const onError = (err: Error): void => {
         timer.cancel();
-        reject(networkError(err, where));
+        reject(secure ? tlsError(err, where) : networkError(err, where));
       };
       socket.once('error', onError);
-      socket.once('connect', () => {
+      socket.once(secure ? 'secureConnect' : 'connect', () => {
         timer.cancel();
         socket.off('error', onError);
         resolve(new Connection(socket, timeoutMs, clock, options.maxFrameBytes ?? DEFAULT_LIMITS.maxServerFrameBytes));
@@ -247,6 +273,12 @@ export class Connection {
     this.waiter = null;
     waiter?.resolve();
   }
+}
+
+/** The `servername` option: a name to send as SNI and check, never an IP. */
+function sniFor(host: string, servername: string | undefined): { servername?: string } {
+  const name = servername ?? host;
+  return net.isIP(name) ? {} : { servername: name };
 }
 
 function seconds(ms: number): string {

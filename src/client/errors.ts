@@ -34,6 +34,8 @@ export type FtpErrorKind =
   | 'protocol'
   /** Could not connect, reset, closed mid-request. */
   | 'network'
+  /** TLS failed: the server's certificate is not trusted, or the server does not speak TLS. */
+  | 'tls'
   /** No byte moved for longer than the configured timeout. */
   | 'timeout'
   /** A local file could not be read or written. */
@@ -130,4 +132,36 @@ export function localError(err: unknown, file: string): FtpError {
     : code === 'ENOSPC' ? 'no space left on device'
     : err instanceof Error ? err.message : String(err);
   return new FtpError('local', `${file}: ${reason}`, 0, { cause: err });
+}
+
+/** OpenSSL's verdicts on a certificate, in words that say what to do. */
+const CERT_TEXT: Readonly<Record<string, string>> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'the server\'s certificate is self-signed and not trusted (pass --ca with the server\'s cert.pem)',
+  SELF_SIGNED_CERT_IN_CHAIN: 'the server\'s certificate chain ends in an untrusted self-signed CA (pass --ca with that CA)',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the server\'s certificate is not signed by a trusted CA (pass --ca)',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the server\'s certificate is not signed by a trusted CA (pass --ca)',
+  UNABLE_TO_GET_ISSUER_CERT: 'the server\'s certificate is not signed by a trusted CA (pass --ca)',
+  CERT_HAS_EXPIRED: 'the server\'s certificate has expired',
+  CERT_NOT_YET_VALID: 'the server\'s certificate is not valid yet (check the clocks)',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'the server\'s certificate is for another name',
+  CERT_REVOKED: 'the server\'s certificate was revoked',
+};
+
+/**
+ * A failure while setting up TLS. Certificate problems get kind `tls` and a
+ * message that says what to do; OpenSSL's protocol errors usually mean the
+ * port does not speak TLS at all; socket errors stay `network`.
+ */
+export function tlsError(err: unknown, where?: string): FtpError {
+  if (err instanceof FtpError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
+  const prefix = where ? `${where}: ` : '';
+  const certText = CERT_TEXT[code];
+  if (certText) return new FtpError('tls', `${prefix}${certText}`, 0, { cause: err });
+  if (code.startsWith('ERR_SSL_') || /CERT|SSL|TLS/.test(code)) {
+    const detail = err instanceof Error ? err.message : String(err);
+    const hint = code.startsWith('ERR_SSL_') ? ' (does the server speak TLS on this port?)' : '';
+    return new FtpError('tls', `${prefix}TLS failed: ${detail}${hint}`, 0, { cause: err });
+  }
+  return networkError(err, where);
 }

@@ -49,7 +49,12 @@ export class FtpClient {
       }
       return new FtpClient(conn, greeting);
     } catch (err) {
-      const reason = err instanceof FtpError ? err : new FtpError('protocol', String(err));
+      let reason = err instanceof FtpError ? err : new FtpError('protocol', String(err));
+      if (!options.tls && (reason.kind === 'timeout' || reason.kind === 'network')) {
+        // A TLS-only server waits for a handshake that a plain client never
+        // starts: the silence is the only symptom, so name the likely cause.
+        reason = new FtpError(reason.kind, `${reason.message} before the greeting (if the server uses TLS, connect with --tls)`, reason.code, { cause: reason });
+      }
       throw conn.close(reason);
     }
   }

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_LIMITS, LISTEN_BACKLOG, PROTOCOL_VERSION, SERVER_NAME, type ServerLimits } from '../config/defaults';
 import { silentLog, type Log } from '../logging/log';
@@ -8,7 +9,7 @@ import type { GreetingMessage } from '../protocol/messages';
 import { LocalStorage } from '../storage/local-storage';
 import type { Storage } from '../storage/storage';
 import { systemClock, type Clock } from '../util/clock';
-import { CommandRegistry } from './commands';
+import { commandsFor, type CommandRegistry } from './commands';
 import { ConnectionSession } from './connection-session';
 import { DigestCache } from './digest-cache';
 import { connectionsWithinDescriptors, openFileLimit } from './descriptor-limit';
@@ -20,6 +21,36 @@ import type { ConnectionResult, ServerObserver } from './observer';
 
 /** A refused socket gets this long to take its greeting before it is cut. */
 const REFUSAL_LINGER_MS = 2_000;
+
+/**
+ * TLS 1.2 suites allowed: forward-secret ECDHE with AEAD ciphers only. The
+ * TLS 1.3 suites (all modern) are listed too, since Node takes both from one
+ * string.
+ */
+export const TLS_CIPHERS = [
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'TLS_AES_128_GCM_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+/** PEM certificate (chain) and private key: the port then speaks TLS only. */
+export interface TlsCredentials {
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** For an encrypted key. */
+  passphrase?: string;
+}
+
+/** IPs refused at the door (failed-login bans): their greeting is `429`. */
+export interface BanList {
+  isBanned(ip: string): boolean;
+}
 
 export interface FileServerOptions {
   /** Folder to serve; created if missing. Ignored when `storage` is given. */
@@ -36,6 +67,15 @@ export interface FileServerOptions {
   observer?: ServerObserver;
   /** Checks credentials; when it says `required`, commands need AUTH first. */
   authenticator?: Authenticator;
+  /**
+   * What sessions see before (or without) logging in; default the served
+   * root. With accounts: the anonymous view, or one that refuses everything.
+   */
+  guestStorage?: Storage;
+  /** Refuse connections from these IPs with a `429` greeting. */
+  bans?: BanList;
+  /** Serve TLS only (TLS 1.2+, modern ciphers) with this certificate and key. */
+  tls?: TlsCredentials;
 }
 
 /**
@@ -46,7 +86,7 @@ export class FileServer {
   readonly limits: ServerLimits;
   private readonly registry: SessionRegistry<ConnectionSession>;
   private readonly rateLimiter: RateLimiter;
-  private readonly commands = new CommandRegistry();
+  private readonly commands: CommandRegistry;
   private readonly digests = new DigestCache();
   private readonly hasher = new HashWorker();
   private readonly throttle: LogThrottle;
@@ -62,8 +102,10 @@ export class FileServer {
     limits: ServerLimits,
     private readonly observer: ServerObserver,
     private readonly authenticator: Authenticator | undefined,
+    private readonly extras: Pick<FileServerOptions, 'guestStorage' | 'bans' | 'tls'> = {},
   ) {
     this.limits = limits;
+    this.commands = commandsFor({ accounts: authenticator !== undefined });
     this.registry = new SessionRegistry({
       maxConnections: limits.maxConnections,
       maxConnectionsPerIp: limits.maxConnectionsPerIp,
@@ -78,8 +120,8 @@ export class FileServer {
       features: this.commands.names,
       auth_required: authenticator?.required ?? false,
     };
-    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.throttle = new LogThrottle(clock);
+    this.server = extras.tls ? this.createTlsServer(extras.tls) : net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => this.onAcceptError(err));
   }
 
@@ -106,6 +148,7 @@ export class FileServer {
       limits,
       options.observer ?? {},
       options.authenticator,
+      { guestStorage: options.guestStorage, bans: options.bans, tls: options.tls },
     );
     await server.listen(options.host ?? '0.0.0.0', options.port ?? 5002);
     return server;
@@ -141,6 +184,48 @@ export class FileServer {
     });
   }
 
+  /** True when the port speaks TLS. */
+  get secure(): boolean {
+    return this.extras.tls !== undefined;
+  }
+
+  /**
+   * A TLS-only listener. Sessions start on 'secureConnection', after the
+   * handshake, so every byte of the protocol — refusal greetings included —
+   * is encrypted. The handshake must finish within the frame timeout: a
+   * client that opens a socket and says nothing is cut like a slow frame.
+   */
+  private createTlsServer(credentials: TlsCredentials): tls.Server {
+    const server = tls.createServer(
+      {
+        cert: credentials.cert,
+        key: credentials.key,
+        ...(credentials.passphrase ? { passphrase: credentials.passphrase } : {}),
+        minVersion: 'TLSv1.2',
+        ciphers: TLS_CIPHERS,
+        honorCipherOrder: true,
+        handshakeTimeout: this.limits.frameTimeoutMs,
+        noDelay: true,
+      },
+      (socket) => this.accept(socket),
+    );
+    // A reset socket forgets its peer; remember it from the raw connection.
+    const peers = new WeakMap<object, string>();
+    server.on('connection', (raw: net.Socket) => peers.set(raw, `${normaliseIp(raw.remoteAddress)}:${raw.remotePort}`));
+    server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+      // Scanners, plain-TCP clients and clients that distrust our certificate
+      // all end here: worth a line, not a flood.
+      const raw = (socket as unknown as { _parent?: object })._parent;
+      const peer = (raw && peers.get(raw)) ?? `${normaliseIp(socket.remoteAddress)}:${socket.remotePort ?? '?'}`;
+      const suppressed = this.throttle.admit(`tls ${peer.replace(/:\d+$/, '')}`);
+      if (suppressed !== undefined) {
+        const why = err.code === 'ECONNRESET' ? 'the client hung up (does it trust our certificate?)' : (err.code ?? err.message);
+        this.log.warn(`TLS handshake failed from ${peer}: ${why}${suppressedNote(suppressed)}`);
+      }
+    });
+    return server;
+  }
+
   private accept(socket: net.Socket): void {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     const ip = normaliseIp(socket.remoteAddress);
@@ -150,7 +235,7 @@ export class FileServer {
       return;
     }
     const session = new ConnectionSession(socket, {
-      storage: this.storage,
+      storage: this.extras.guestStorage ?? this.storage,
       log: this.log,
       limits: this.limits,
       clock: this.clock,
@@ -162,6 +247,10 @@ export class FileServer {
       observer: this.observer,
       authenticator: this.authenticator,
     });
+    if (this.extras.bans?.isBanned(ip)) {
+      this.refuse(socket, remote, 429, 'Too many failed logins from your address; try again later', 'banned');
+      return;
+    }
     if (!this.rateLimiter.tryAcquire(ip)) {
       this.refuse(socket, remote, 429, 'Too many new connections from your address; try again later', 'rate_limited');
       return;

@@ -4,6 +4,7 @@ export type ConnectionResult =
   | 'max_connections'
   | 'max_connections_per_ip'
   | 'rate_limited'
+  | 'banned'
   | 'draining';
 
 /** One finished or failed payload transfer. */

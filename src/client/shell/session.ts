@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { FileEntry } from '../../protocol/messages';
+import type { TlsClientOptions } from '../connection';
 import { FtpClient } from '../ftp-client';
 import { FtpError } from '../errors';
 import { resolveRemote, toWirePath } from '../remote-path';
@@ -21,6 +22,10 @@ export interface SessionOptions {
   json: boolean;
   user?: string;
   password?: string;
+  /** Speak TLS, checking the server's certificate (against `tls.ca` when given). */
+  tls?: TlsClientOptions;
+  /** Ask the person at the terminal for a password (no echo); absent when nobody can be asked. */
+  askPassword?: (prompt: string) => Promise<string>;
   /** Time source for durations and caches. */
   now?: () => number;
 }
@@ -40,10 +45,42 @@ export class ClientSession {
   private client: FtpClient | null = null;
   private connecting: Promise<FtpClient> | null = null;
   private readonly listings = new Map<string, { at: number; entries: FileEntry[] }>();
+  /** Who to log in as on every (re)connection, once known. */
+  private user: string | undefined;
+  /** Kept in memory only, so a dropped connection logs in again by itself. */
+  private password: string | undefined;
+  private askPassword: ((prompt: string) => Promise<string>) | undefined;
 
   constructor(readonly options: SessionOptions) {
     this.localDir = path.resolve(options.localDir);
     this.now = options.now ?? Date.now;
+    this.user = options.user;
+    this.password = options.password;
+    this.askPassword = options.askPassword;
+  }
+
+  /** The user logged in (or to log in) as, if any. */
+  get userName(): string | undefined {
+    return this.user;
+  }
+
+  /** Replace how passwords are asked for (the shell asks through its own line editor). */
+  setPasswordPrompt(ask: ((prompt: string) => Promise<string>) | undefined): void {
+    this.askPassword = ask;
+  }
+
+  /**
+   * Log in as `user` on the current connection (the shell's `login`): the
+   * password comes from the prompt, or from the environment's when nobody
+   * can be asked. Later reconnections log in the same way.
+   */
+  async login(user: string): Promise<void> {
+    const client = await this.connection();
+    const password = await this.passwordFor(user, this.askPassword !== undefined || user !== this.user);
+    await client.auth(user, password);
+    this.user = user;
+    this.password = password;
+    this.invalidate();
   }
 
   get json(): boolean {
@@ -128,20 +165,36 @@ export class ClientSession {
       host: this.options.host,
       port: this.options.port,
       timeoutMs: this.options.timeoutMs,
+      ...(this.options.tls ? { tls: this.options.tls } : {}),
     });
-    if (client.greeting.auth_required) {
-      const { user, password } = this.options;
-      if (user === undefined) {
-        this.warn('the server requires authentication: pass --user (password in FTP_SERVER_PASSWORD)');
-      } else {
-        try {
-          await client.auth(user, password ?? '');
-        } catch (err) {
-          client.close();
-          throw err instanceof FtpError ? err : new FtpError('auth', String(err));
-        }
-      }
+    const { auth_required: required, features } = client.greeting;
+    const user = this.user;
+    if (user === undefined) {
+      if (required) this.warn('the server requires authentication: pass --user (password from a prompt or FTP_PASSWORD), or type login USER in the shell');
+      return client;
+    }
+    // A server with optional accounts (anonymous access) still gets the
+    // login: the user asked for their own rights, not the guest's.
+    if (!required && !features.includes('AUTH')) {
+      this.warn(`the server has no accounts; not logging in as ${user}`);
+      return client;
+    }
+    try {
+      const password = await this.passwordFor(user, false);
+      await client.auth(user, password);
+      this.password = password;
+    } catch (err) {
+      client.close();
+      throw err instanceof FtpError ? err : new FtpError('auth', String(err));
     }
     return client;
+  }
+
+  /** The password for `user`: the known one unless `fresh`, else asked for. */
+  private async passwordFor(user: string, fresh: boolean): Promise<string> {
+    if (!fresh && this.password !== undefined) return this.password;
+    if (this.askPassword) return this.askPassword(`Password for ${user}@${this.options.host}: `);
+    if (this.password !== undefined) return this.password;
+    throw new FtpError('auth', `no password for ${user}: set FTP_PASSWORD, or run on a terminal to be asked`);
   }
 }

@@ -1,5 +1,6 @@
 import readline from 'node:readline';
 import { EXIT, exitCodeFor, UsageError } from '../ui/exit-codes';
+import { MutableOutput, PromptCancelled } from '../ui/hidden-prompt';
 import { errorLine } from '../ui/format';
 import { parseInput, type CommandInput, type CommandSpec } from './command-spec';
 import { findCommand } from './commands';
@@ -82,18 +83,28 @@ export async function runShell(session: ClientSession, io: ShellIo): Promise<num
   }
 
   let history: string[] = io.interactive ? loadHistory(io.historyFile) : [];
+  // readline echoes through this, so a password typed at `login` can be hidden.
+  const output = new MutableOutput(io.output);
   const rl = readline.createInterface({
     input: io.input,
     terminal: io.interactive,
     prompt: 'ftp> ',
     ...(io.interactive
-      ? { output: io.output, completer: readlineCompleter(session), history, historySize: HISTORY_SIZE, removeHistoryDuplicates: true }
+      ? { output, completer: readlineCompleter(session), history, historySize: HISTORY_SIZE, removeHistoryDuplicates: true }
       : {}),
   });
   rl.on('history', (lines: string[]) => { history = lines; });
+  let cancelSecret: (() => void) | undefined;
+  if (io.interactive) {
+    session.setPasswordPrompt((prompt) => askSecret(rl, output, prompt, (cancel) => { cancelSecret = cancel; }));
+  }
 
   let running = false;
   rl.on('SIGINT', () => {
+    if (cancelSecret) {
+      cancelSecret();
+      return;
+    }
     if (running) {
       // Dropping the connection is the only way to stop a payload mid-way;
       // the next command reconnects, and `get -c` resumes the .part.
@@ -117,9 +128,46 @@ export async function runShell(session: ClientSession, io: ShellIo): Promise<num
       if (io.interactive) rl.prompt();
     }
   } finally {
+    session.setPasswordPrompt(undefined);
     rl.close();
     if (io.interactive) saveHistory(io.historyFile, history);
     await session.close().catch(() => undefined);
   }
   return lastFailure;
+}
+
+/**
+ * Ask for a password through the shell's own line editor: its echo is muted
+ * and history is off while the answer is typed, so the secret shows neither
+ * on screen nor in the history file. Ctrl-C cancels.
+ */
+function askSecret(
+  rl: readline.Interface,
+  output: MutableOutput,
+  prompt: string,
+  onCancel: (cancel: (() => void) | undefined) => void,
+): Promise<string> {
+  const editor = rl as readline.Interface & { historySize: number };
+  const savedSize = editor.historySize;
+  const controller = new AbortController();
+  return new Promise<string>((resolve, reject) => {
+    const done = () => {
+      output.muted = false;
+      editor.historySize = savedSize;
+      onCancel(undefined);
+      output.write('\n');
+    };
+    controller.signal.addEventListener('abort', () => {
+      done();
+      reject(new PromptCancelled());
+    }, { once: true });
+    onCancel(() => controller.abort());
+    editor.historySize = 0;
+    rl.question(prompt, { signal: controller.signal }, (answer) => {
+      done();
+      resolve(answer);
+    });
+    // The prompt is out; from here on, keys are not echoed.
+    output.muted = true;
+  });
 }

@@ -23,6 +23,8 @@ export const EXIT = Object.freeze({
   LOCAL: 7,
   /** Authentication required or failed (401). */
   AUTH: 8,
+  /** TLS failed: the server's certificate is not trusted, or the port does not speak TLS. */
+  TLS: 9,
 });
 
 const BY_KIND: Partial<Record<FtpErrorKind, number>> = {
@@ -36,6 +38,7 @@ const BY_KIND: Partial<Record<FtpErrorKind, number>> = {
   local: EXIT.LOCAL,
   unsafe_name: EXIT.LOCAL,
   auth: EXIT.AUTH,
+  tls: EXIT.TLS,
 };
 
 /** The exit code for anything thrown by a command. */
@@ -65,4 +68,5 @@ export const EXIT_CODE_HELP = [
   '  6  integrity error (checksum mismatch)',
   '  7  local file error (or an unsafe name from the server)',
   '  8  authentication required or failed',
+  '  9  TLS failed (certificate not trusted: see --ca; or the port does not speak TLS)',
 ].join('\n');

@@ -1,3 +1,4 @@
+import { authCommand } from './auth';
 import type { CommandHandler } from './command';
 import { deleteCommand } from './delete';
 import { getCommand } from './get';
@@ -21,6 +22,18 @@ export const BUILTIN_COMMANDS: readonly CommandHandler[] = [
   renameCommand,
   statCommand,
 ];
+
+/** Commands that exist only when accounts are on (and only then appear in `features`). */
+export const ACCOUNT_COMMANDS: readonly CommandHandler[] = [authCommand];
+
+/**
+ * The commands a server offers: the built-in ones, plus `AUTH` when it has
+ * accounts. Without accounts `AUTH` is an unknown command (400), so a client
+ * can tell from `features` whether logging in means anything.
+ */
+export function commandsFor(options: { accounts: boolean }): CommandRegistry {
+  return new CommandRegistry(options.accounts ? [...BUILTIN_COMMANDS, ...ACCOUNT_COMMANDS] : BUILTIN_COMMANDS);
+}
 
 /** Look commands up by name, case-insensitively. */
 export class CommandRegistry {

@@ -1,5 +1,6 @@
 import { UsageError } from '../../ui/exit-codes';
 import { usageOf, type CommandSpec } from '../command-spec';
+import { login } from './account';
 import { lcd, lls, lpwd } from './local';
 import { cd, ls, mkdir, mv, pwd, rm, rmdir, stat } from './remote';
 import { get, mget, put } from './transfer';
@@ -45,7 +46,7 @@ const quit: CommandSpec = {
 };
 
 export const COMMANDS: readonly CommandSpec[] = [
-  ls, cd, pwd, get, mget, put, rm, mkdir, rmdir, mv, stat, lcd, lls, lpwd, help, quit,
+  ls, cd, pwd, get, mget, put, rm, mkdir, rmdir, mv, stat, lcd, lls, lpwd, login, help, quit,
 ];
 
 /** Look a command up by name or alias, ignoring case (`LS` works, as in the seed). */

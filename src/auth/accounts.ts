@@ -1,0 +1,198 @@
+/**
+ * Accounts: the {@link Authenticator} the server uses when a users file (or
+ * anonymous access) is configured. It checks passwords against scrypt
+ * hashes, hands out principals whose storage is rooted at their home folder,
+ * and applies the brute-force defence of {@link LoginGuard}.
+ */
+import { promises as fsp } from 'node:fs';
+import { silentLog, type Log } from '../logging/log';
+import { AuthRequiredError, ProtocolError } from '../protocol/errors';
+import type { Authenticator, Permission, Principal } from '../server/access';
+import type { Storage } from '../storage/storage';
+import { systemClock, type Clock } from '../util/clock';
+import { HomeFolderError, HomeFolders } from './home-folders';
+import { LoginGuard, type LoginPolicy } from './login-guard';
+import { DEFAULT_SCRYPT, dummyHash, HashGate, MAX_PASSWORD_BYTES, parsePasswordHash, verifyPassword, type PasswordHash, type ScryptParams } from './password-hash';
+import { PermissionStorage } from './permission-storage';
+import { UserDirectory } from './user-directory';
+import { normaliseHome } from './users-file';
+
+/** The user name of the guest login, when anonymous access is on. */
+export const ANONYMOUS_USER = 'anonymous';
+
+/** Anonymous access: who needs no password, and what they may do. */
+export interface AnonymousAccess {
+  /** Default: `['read']`. */
+  permissions?: Permission[];
+  /** Folder under the served root they see as `/`; default the root itself. */
+  home?: string;
+}
+
+export interface AccountsOptions {
+  /** The served root; homes live under it. */
+  root: string;
+  /** The users file; absent for anonymous-only access. */
+  usersFile?: string;
+  /** Turn on anonymous access (no AUTH needed; read-only unless told otherwise). */
+  anonymous?: AnonymousAccess;
+  /** Parameters of the dummy hash checked for unknown users when the file has no accounts to copy them from. */
+  scrypt?: ScryptParams;
+  policy?: Partial<LoginPolicy>;
+  clock?: Clock;
+  log?: Log;
+  /** scrypt derivations at once (each takes a libuv pool thread). */
+  maxConcurrentHashes?: number;
+}
+
+const WRONG = 'Wrong user name or password';
+
+/** See the module comment. Build with {@link Accounts.open}. */
+export class Accounts implements Authenticator {
+  readonly required: boolean;
+  readonly guard: LoginGuard;
+  /** What a session sees before any AUTH: the anonymous view, or nothing (401). */
+  readonly guestStorage: Storage;
+  private readonly gate: HashGate;
+  private readonly fallbackParams: ScryptParams;
+  private dummy: PasswordHash | undefined;
+  private readonly anonymousPermissions: ReadonlySet<Permission> | undefined;
+
+  private constructor(
+    private readonly homes: HomeFolders,
+    private readonly directory: UserDirectory | undefined,
+    private readonly anonymousStorage: Storage | undefined,
+    anonymousPermissions: Permission[] | undefined,
+    private readonly clock: Clock,
+    private readonly log: Log,
+    options: AccountsOptions,
+  ) {
+    this.required = anonymousStorage === undefined;
+    this.guard = new LoginGuard(clock, options.policy);
+    this.gate = new HashGate(options.maxConcurrentHashes ?? 2);
+    this.fallbackParams = options.scrypt ?? DEFAULT_SCRYPT;
+    this.anonymousPermissions = anonymousPermissions && new Set(anonymousPermissions);
+    // Before login without anonymous access: nothing at all (401), also as a
+    // backstop behind the session's own check.
+    this.guestStorage = anonymousStorage ?? new PermissionStorage(homes.rootStorage, new Set(), 'anyone before login', true);
+  }
+
+  /**
+   * Load the users file, check every home, and prepare the anonymous view.
+   * @throws UsersFileError / HomeFolderError (fatal: do not start the server).
+   */
+  static async open(options: AccountsOptions): Promise<Accounts> {
+    const log = options.log ?? silentLog;
+    const homes = await HomeFolders.open(options.root);
+    let directory: UserDirectory | undefined;
+    if (options.usersFile !== undefined) {
+      directory = await UserDirectory.open(options.usersFile, log);
+      await warnIfExposed(options.usersFile, log);
+      for (const [name, user] of directory.users) {
+        await homes.storageFor(user.home).catch((err: unknown) => {
+          // One bad home must not lock every other user out: that user's
+          // logins fail (500) and the log says why.
+          log.error(`User ${name}: ${(err as Error).message}`);
+        });
+      }
+    }
+    let anonymousStorage: Storage | undefined;
+    let anonymousPermissions: Permission[] | undefined;
+    if (options.anonymous) {
+      anonymousPermissions = options.anonymous.permissions ?? ['read'];
+      const home = normaliseHome(options.anonymous.home ?? '/');
+      const storage = await homes.storageFor(home);
+      anonymousStorage = new PermissionStorage(storage, new Set(anonymousPermissions), 'anonymous users (log in with AUTH)');
+      const exposed = directory?.names.filter((n) => isUnder(directory!.users.get(n)!.home, home)) ?? [];
+      if (exposed.length > 0) {
+        log.warn(`Anonymous users can ${anonymousPermissions.join('/') || 'see'} the home folders of: ${exposed.join(', ')} (set --anonymous-home to a folder of its own)`);
+      }
+    } else if (directory && directory.users.size === 0) {
+      log.warn(`Users file ${options.usersFile} holds no accounts: nobody can log in (add one with: ftp-server user add NAME --users ${options.usersFile})`);
+    }
+    return new Accounts(homes, directory, anonymousStorage, anonymousPermissions, options.clock ?? systemClock, log, options);
+  }
+
+  /** Number of accounts in the users file. */
+  get userCount(): number {
+    return this.directory?.users.size ?? 0;
+  }
+
+  /** True while `ip` is banned for failed logins (its greeting is `429`). */
+  isBanned(ip: string): boolean {
+    return this.guard.isBanned(ip);
+  }
+
+  async login(username: string, password: string, ip: string): Promise<Principal> {
+    if (this.guard.isBanned(ip)) {
+      // No password check at all during a ban: guesses on a connection opened
+      // before it must not keep going.
+      await this.pause(this.guard.policy.maxFailureDelayMs);
+      throw new AuthRequiredError('Too many failed logins from your address; try again later');
+    }
+    if (this.anonymousPermissions && username.toLowerCase() === ANONYMOUS_USER) {
+      return { name: ANONYMOUS_USER, permissions: this.anonymousPermissions, storage: this.anonymousStorage! };
+    }
+    const user = await this.directory?.lookup(username);
+    const stored = user && parsePasswordHash(user.password);
+    const usable = Buffer.byteLength(password, 'utf8') <= MAX_PASSWORD_BYTES;
+    // The same scrypt work whether or not the user exists: a wrong name and
+    // a wrong password must take the same time.
+    const matches = await this.gate.run(() => verifyPassword(usable ? password : '', stored ?? this.dummyHash()));
+    if (!user || !stored || !usable || !matches) return this.fail(username, ip);
+    this.guard.recordSuccess(ip);
+    const permissions = new Set(user.permissions);
+    let storage: Storage;
+    try {
+      storage = await this.homes.storageFor(user.home);
+    } catch (err) {
+      this.log.error(`User ${username} cannot log in: ${err instanceof HomeFolderError ? err.message : String(err)}`);
+      throw new ProtocolError(500, 'Internal server error');
+    }
+    return { name: username, permissions, storage: new PermissionStorage(storage, permissions, 'this user') };
+  }
+
+  /** A hash nobody matches, with the parameters most accounts use. */
+  private dummyHash(): PasswordHash {
+    const params = this.directory?.typicalParams ?? this.fallbackParams;
+    const current = this.dummy?.params;
+    if (!current || current.ln !== params.ln || current.r !== params.r || current.p !== params.p) this.dummy = dummyHash(params);
+    return this.dummy!;
+  }
+
+  private async fail(username: string, ip: string): Promise<never> {
+    const verdict = this.guard.recordFailure(ip);
+    const { windowMs, banMs } = this.guard.policy;
+    this.log.warn(
+      `Failed login as '${printable(username)}' from ${ip} (${verdict.failures} in the last ${windowMs / 1000} s); answering in ${verdict.delayMs} ms`,
+    );
+    if (verdict.banned) {
+      this.log.warn(`Banned ${ip} for ${banMs / 1000} s after ${verdict.failures} failed logins within ${windowMs / 1000} s: new connections get 429`);
+    }
+    await this.pause(verdict.delayMs);
+    throw new AuthRequiredError(WRONG);
+  }
+
+  private pause(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => this.clock.setTimer(ms, resolve));
+  }
+}
+
+/** True when home `inner` is `outer` or below it (both normalised). */
+function isUnder(inner: string, outer: string): boolean {
+  return outer === '/' || inner === outer || inner.startsWith(`${outer}/`);
+}
+
+/** A client-supplied name, safe for one log line. */
+function printable(name: string): string {
+  const flat = name.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return flat.length > 64 ? `${flat.slice(0, 64)}…` : flat;
+}
+
+/** The file holds password hashes: say so when others can read it. */
+async function warnIfExposed(file: string, log: Log): Promise<void> {
+  const stats = await fsp.stat(file).catch(() => undefined);
+  if (stats && process.platform !== 'win32' && (stats.mode & 0o077) !== 0) {
+    log.warn(`Users file ${file} is readable by other users (mode ${(stats.mode & 0o777).toString(8)}); run: chmod 600 ${file}`);
+  }
+}

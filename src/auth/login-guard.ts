@@ -1,0 +1,161 @@
+/**
+ * Brute-force defence, per client IP: each failed login is answered after a
+ * delay that doubles with the IP's recent failures (capped), and an IP with
+ * too many failures within a window is banned for a while — its new
+ * connections get a `429` greeting and its logins fail without a check.
+ *
+ * Pure bookkeeping on an injected clock: no timers, no I/O, so the window
+ * and the ban's expiry are tested by moving a fake clock.
+ */
+import type { Clock } from '../util/clock';
+
+/** The policy's numbers; every one has a default in {@link DEFAULT_LOGIN_POLICY}. */
+export interface LoginPolicy {
+  /** Delay after an IP's first failure, in ms; doubled per further failure. 0 turns delays off. */
+  failureDelayMs: number;
+  /** The longest delay, in ms. */
+  maxFailureDelayMs: number;
+  /** Failures from one IP within `windowMs` that trigger a ban. 0 turns bans off. */
+  maxFailures: number;
+  /** The window failures are counted in, in ms. */
+  windowMs: number;
+  /** How long a ban lasts, in ms. */
+  banMs: number;
+  /** IPs tracked at most; the least recently failing are forgotten first. */
+  maxTrackedIps: number;
+}
+
+export const DEFAULT_LOGIN_POLICY: Readonly<LoginPolicy> = Object.freeze({
+  failureDelayMs: 500,
+  maxFailureDelayMs: 8_000,
+  maxFailures: 10,
+  windowMs: 15 * 60_000,
+  banMs: 15 * 60_000,
+  maxTrackedIps: 100_000,
+});
+
+/** What the guard decided about one failure. */
+export interface FailureVerdict {
+  /** How long to wait before answering `401`. */
+  delayMs: number;
+  /** Failures from this IP within the window, this one included. */
+  failures: number;
+  /** True when this failure started a ban. */
+  banned: boolean;
+}
+
+interface IpRecord {
+  /** Times of the failures still inside the window, oldest first. */
+  failures: number[];
+  /** Failures since the last successful login: drives the delay. */
+  streak: number;
+  /** When the ban ends (ms since the epoch), if banned. */
+  bannedUntil?: number;
+}
+
+/** Failed-login bookkeeping for every client IP; see the module comment. */
+export class LoginGuard {
+  readonly policy: LoginPolicy;
+  private readonly ips = new Map<string, IpRecord>();
+
+  constructor(
+    private readonly clock: Clock,
+    policy: Partial<LoginPolicy> = {},
+  ) {
+    this.policy = { ...DEFAULT_LOGIN_POLICY, ...policy };
+  }
+
+  /** True while `ip` is banned. */
+  isBanned(ip: string): boolean {
+    return this.banRemainingMs(ip) > 0;
+  }
+
+  /** Milliseconds left of `ip`'s ban, 0 when it is not banned. */
+  banRemainingMs(ip: string): number {
+    const key = addressKey(ip);
+    const record = this.ips.get(key);
+    if (record?.bannedUntil === undefined) return 0;
+    const left = record.bannedUntil - this.clock.now();
+    if (left > 0) return left;
+    // Expired: the IP starts over with a clean slate.
+    this.ips.delete(key);
+    return 0;
+  }
+
+  /** Record a failed login from `ip`. */
+  recordFailure(ip: string): FailureVerdict {
+    const now = this.clock.now();
+    const key = addressKey(ip);
+    let record = this.ips.get(key);
+    if (record) {
+      // Re-insert so Map order is "least recently failing first" for eviction.
+      this.ips.delete(key);
+    } else {
+      record = { failures: [], streak: 0 };
+      this.evictIfFull();
+    }
+    this.ips.set(key, record);
+    const horizon = now - this.policy.windowMs;
+    while (record.failures.length > 0 && record.failures[0]! <= horizon) record.failures.shift();
+    record.failures.push(now);
+    // Keep the list bounded even with bans off: older entries add nothing.
+    const keep = Math.max(this.policy.maxFailures, 32);
+    if (record.failures.length > keep) record.failures.splice(0, record.failures.length - keep);
+    record.streak += 1;
+    const failures = record.failures.length;
+    let banned = false;
+    if (this.policy.maxFailures > 0 && failures >= this.policy.maxFailures && record.bannedUntil === undefined) {
+      record.bannedUntil = now + this.policy.banMs;
+      banned = true;
+    }
+    return { delayMs: this.delayFor(record.streak), failures, banned };
+  }
+
+  /**
+   * A successful login ends the run of delays for `ip`, but not its failures
+   * within the window: an attacker holding one valid account must not be
+   * able to reset the count by logging in between guesses.
+   */
+  recordSuccess(ip: string): void {
+    const record = this.ips.get(addressKey(ip));
+    if (record) record.streak = 0;
+  }
+
+  /** The delay after the `failures`-th failure in a row. */
+  delayFor(failures: number): number {
+    const { failureDelayMs, maxFailureDelayMs } = this.policy;
+    if (failureDelayMs <= 0 || failures <= 0) return 0;
+    const exponent = Math.min(failures - 1, 30);
+    return Math.min(failureDelayMs * 2 ** exponent, maxFailureDelayMs);
+  }
+
+  /** IPs currently tracked (for tests and metrics). */
+  get trackedIps(): number {
+    return this.ips.size;
+  }
+
+  private evictIfFull(): void {
+    while (this.ips.size >= this.policy.maxTrackedIps) {
+      const oldest = this.ips.keys().next();
+      if (oldest.done) return;
+      this.ips.delete(oldest.value);
+    }
+  }
+}
+
+/**
+ * The unit an attacker pays for: an IPv4 address, or an IPv6 /64 (one
+ * subscriber usually holds a whole /64, so single IPv6 addresses would let
+ * one attacker rotate through 2^64 of them).
+ */
+export function addressKey(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  const [head = '', tail] = ip.split('%')[0]!.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  if (right.length > 0 && right[right.length - 1]!.includes('.')) right.splice(-1, 1, '0', '0');
+  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((g) => (parseInt(g, 16) || 0).toString(16)).join(':')}::/64`;
+}

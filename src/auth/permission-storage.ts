@@ -1,0 +1,74 @@
+import { AuthRequiredError, ForbiddenError } from '../protocol/errors';
+import type { FileEntry } from '../protocol/messages';
+import type { Permission } from '../server/access';
+import type { OpenedFile, PendingUpload, Storage } from '../storage/storage';
+
+/**
+ * A {@link Storage} that allows only the operations a permission set covers.
+ *
+ * The session already checks each command's declared permission for a
+ * logged-in user; this wrapper is what enforces them where no login exists
+ * (anonymous access, read-only by default) and a second, independent check
+ * everywhere else: a future command that forgets to declare its permission
+ * still cannot write through a read-only view.
+ */
+export class PermissionStorage implements Storage {
+  constructor(
+    private readonly inner: Storage,
+    private readonly permissions: ReadonlySet<Permission>,
+    /** Who this view is for, in refusals ("anonymous users"). */
+    private readonly who: string,
+    /** Refuse with 401 (log in first) instead of 403. */
+    private readonly loginHint = false,
+  ) {}
+
+  private need(permission: Permission): void {
+    if (this.permissions.has(permission)) return;
+    if (this.loginHint) throw new AuthRequiredError('Authentication required: send AUTH first');
+    throw new ForbiddenError(`Permission denied: ${permission} is not allowed for ${this.who}`);
+  }
+
+  async list(path: string | undefined): Promise<FileEntry[]> {
+    this.need('read');
+    return this.inner.list(path);
+  }
+
+  async stat(path: string): Promise<FileEntry> {
+    this.need('read');
+    return this.inner.stat(path);
+  }
+
+  async openRead(path: string): Promise<OpenedFile> {
+    this.need('read');
+    return this.inner.openRead(path);
+  }
+
+  async beginUpload(path: string, size: number): Promise<PendingUpload> {
+    this.need('write');
+    return this.inner.beginUpload(path, size);
+  }
+
+  async deleteFile(path: string): Promise<void> {
+    this.need('delete');
+    return this.inner.deleteFile(path);
+  }
+
+  async makeDirectory(path: string): Promise<void> {
+    this.need('mkdir');
+    return this.inner.makeDirectory(path);
+  }
+
+  async removeDirectory(path: string): Promise<void> {
+    this.need('delete');
+    return this.inner.removeDirectory(path);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    this.need('rename');
+    return this.inner.rename(from, to);
+  }
+
+  removeStaleUploads(): Promise<number> {
+    return this.inner.removeStaleUploads();
+  }
+}
