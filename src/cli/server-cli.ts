@@ -1,11 +1,15 @@
 import path from 'node:path';
 import yargs from 'yargs';
+import { prepareOperations, type Operations } from '../admin/operations';
+import { declareOperationsOptions, toOperationsSettings, type OperationsSettings } from '../admin/options';
+import { applyConfigFile, formatEffectiveConfig, type LoadedConfig } from '../config/config-file';
 import { createServerLog } from '../logging/winston-log';
 import { FileServer } from '../server/file-server';
 import { prepareSecurity } from '../auth/server-security';
 import type { PromptInput } from '../client/ui/hidden-prompt';
 import { declareCertCommand, runCertCommand, type CertArgs } from './cert-cli';
 import { declareServerOptions, toServerSettings, UsageError, type ServerSettings } from './server-options';
+import { declareStatusCommand, runStatusCommand, type StatusArgs } from './status-cli';
 import { declareUserCommand, runUserCommand, type UserArgs } from './user-cli';
 
 /** Exit code for bad command-line values. */
@@ -27,12 +31,28 @@ export interface ServerCliIo {
  */
 export async function main(argv: string[], io: ServerCliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   let settings: ServerSettings | undefined;
+  let operations: OperationsSettings | undefined;
+  let config: LoadedConfig | undefined;
   let subcommand: (() => Promise<number>) | undefined;
   try {
     const parser = yargs(argv)
       .scriptName('ftp-server')
-      .command('$0', 'Serve a folder over the ftp-server native protocol (default 0.0.0.0:5002)', (y) => declareServerOptions(y), (args) => {
+      .command('$0', 'Serve a folder over the ftp-server native protocol (default 0.0.0.0:5002)', (y) => {
+        const declared = declareOperationsOptions(declareServerOptions(y));
+        // The file's values go in as yargs defaults-with-precedence: below env and argv.
+        config = applyConfigFile(declared, argv, process.env, process.cwd());
+        return declared;
+      }, (args) => {
+        if (args['print-config']) {
+          subcommand = async () => printConfig(args as unknown as Record<string, unknown>, config!, io);
+          return;
+        }
         settings = toServerSettings(args);
+        operations = toOperationsSettings(args);
+      })
+      .command('status', 'Print sessions, transfers in flight and totals from the admin endpoint', (y) =>
+        declareStatusCommand(y, { argv, env: process.env, cwd: process.cwd() }), (args) => {
+        subcommand = () => runStatusCommand(args as unknown as StatusArgs, io);
       })
       .command('user <action> [name]', 'Manage accounts: add, passwd, del, list, set', (y) => declareUserCommand(y), (args) => {
         subcommand = () => runUserCommand(args as unknown as UserArgs, io);
@@ -55,16 +75,31 @@ export async function main(argv: string[], io: ServerCliIo = { stdin: process.st
   }
   if (subcommand) return subcommand();
   // --help and --version print and end here.
-  if (!settings) return 0;
-  return serve(settings);
+  if (!settings || !operations) return 0;
+  return serve(settings, operations);
+}
+
+/** `--print-config`: the table, then exit 2 if the values would not start a server. */
+function printConfig(args: Record<string, unknown>, config: LoadedConfig, io: ServerCliIo): number {
+  io.stdout.write(formatEffectiveConfig(args, config));
+  try {
+    toServerSettings(args as never);
+    toOperationsSettings(args as never);
+    return 0;
+  } catch (err) {
+    io.stderr.write(`ftp-server: ${err instanceof Error ? err.message : String(err)}\n`);
+    return EXIT_USAGE;
+  }
 }
 
 /** Run the server until SIGINT/SIGTERM; returns the exit code. */
-async function serve(settings: ServerSettings): Promise<number> {
-  const logging = createServerLog({ logDir: settings.logDir, level: settings.logLevel, console: true });
+async function serve(settings: ServerSettings, opsSettings: OperationsSettings): Promise<number> {
+  const logging = createServerLog({ logDir: settings.logDir, level: settings.logLevel, console: true, format: opsSettings.logFormat });
   const log = logging.log;
-  let server: FileServer;
+  let server: FileServer | undefined;
+  let ops: Operations | undefined;
   try {
+    ops = prepareOperations(opsSettings, { logDir: settings.logDir, log });
     const security = await prepareSecurity(
       {
         root: settings.root,
@@ -80,16 +115,21 @@ async function serve(settings: ServerSettings): Promise<number> {
       root: settings.root,
       host: settings.host,
       port: settings.port,
-      log,
+      log: ops.log,
+      observer: ops.observer,
       limits: settings.limits,
       ...security.options,
     });
+    await ops.attach(server);
   } catch (err) {
     log.error(`Could not start: ${err instanceof Error ? err.message : String(err)}`);
+    await server?.close(0);
+    await ops?.close();
     await logging.close();
     return 1;
   }
-  const { address, port } = server.address;
+  const running = server;
+  const { address, port } = running.address;
   log.info(`FTP Server listening on ${address}:${port}`);
   log.info(`Serving folder ${path.resolve(settings.root)}; log file ${logging.logFile ?? '(none)'}`);
 
@@ -100,15 +140,17 @@ async function serve(settings: ServerSettings): Promise<number> {
       signals += 1;
       if (signals === 1) {
         log.info(`Received ${signal}; finishing transfers for up to ${limits.shutdownGraceMs / 1000} s (send again to stop now)`);
-        server.close().then(resolve, resolve);
+        running.close().then(resolve, resolve);
       } else {
         log.warn(`Received ${signal} again; closing all connections now`);
-        server.terminate();
+        running.terminate();
       }
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+  // The admin endpoint stayed up through the drain (/healthz said 503); now it goes.
+  await ops.close();
   // Let winston write its last lines before the process ends on its own.
   await logging.close();
   return 0;

@@ -4,12 +4,19 @@ import winston from 'winston';
 import DailyRotateFile from 'winston-daily-rotate-file';
 import type { Clock } from '../util/clock';
 import { formatTimestamp, lineFormat } from './format';
+import { jsonLineFormat } from './json-format';
 import type { Log } from './log';
 
 /** Levels the server's log can be set to; lines below the level are dropped. */
 export type ServerLogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 const LEVELS: readonly ServerLogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+/** How lines are written: the classic text line (default) or one JSON object per line. */
+export type ServerLogFormat = 'classic' | 'json';
+
+/** The values `--log-format` accepts. */
+export const LOG_FORMATS: readonly ServerLogFormat[] = ['classic', 'json'];
 
 /** Options of {@link createServerLog}. */
 export interface ServerLogOptions {
@@ -19,6 +26,8 @@ export interface ServerLogOptions {
   level?: ServerLogLevel;
   /** Also write to stdout. Default `true`. */
   console?: boolean;
+  /** Line format for the console and the files (default `classic`); see `json-format.ts`. */
+  format?: ServerLogFormat;
   /** Time source for the line timestamps, so tests can assert exact lines. File names still follow real time. */
   clockForTests?: Pick<Clock, 'now'>;
 }
@@ -128,6 +137,8 @@ function whenFlushed(transport: DailyRotateFile): Promise<void> {
 export function createServerLog(opts: ServerLogOptions = {}): ServerLog {
   const level = opts.level ?? 'info';
   if (!LEVELS.includes(level)) throw new RangeError(`unknown log level: ${String(level)}`);
+  const lineStyle = opts.format ?? 'classic';
+  if (!LOG_FORMATS.includes(lineStyle)) throw new RangeError(`unknown log format: ${String(lineStyle)}`);
   const clock = opts.clockForTests ?? { now: () => Date.now() };
   const now = (): number => clock.now();
 
@@ -138,7 +149,11 @@ export function createServerLog(opts: ServerLogOptions = {}): ServerLog {
     // A Stream transport, not Console: winston's Console writes through
     // whatever `console` is global (a test runner's swallows or reformats it).
     transports.push(
-      new winston.transports.Stream({ stream: process.stdout, eol: '\n', format: lineFormat({ colours, now }) }),
+      new winston.transports.Stream({
+        stream: process.stdout,
+        eol: '\n',
+        format: lineStyle === 'json' ? jsonLineFormat({ now }) : lineFormat({ colours, now }),
+      }),
     );
   }
 
@@ -152,7 +167,7 @@ export function createServerLog(opts: ServerLogOptions = {}): ServerLog {
       dirname: logDir,
       auditFile: path.join(logDir, AUDIT_FILE_NAME),
       eol: '\n',
-      format: lineFormat({ now }),
+      format: lineStyle === 'json' ? jsonLineFormat({ now }) : lineFormat({ now }),
     });
     currentFile = initialLogFile(fileTransport, logDir);
     fileTransport.on('new', (name: string) => {
