@@ -3,7 +3,6 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { AdminServer } from '../../src/admin/admin-server';
-import { tapCommandStarts } from '../../src/admin/command-tap';
 import { METRIC_NAMES, MetricsObserver } from '../../src/admin/metrics';
 import { MemoryLog } from '../../src/logging/log';
 import { FileServer } from '../../src/server/file-server';
@@ -25,7 +24,7 @@ beforeEach(async () => {
     host: '127.0.0.1',
     port: 0,
     observer: metrics,
-    log: tapCommandStarts(new MemoryLog(), (name) => metrics.commandStarted(name)),
+    log: new MemoryLog(),
     limits: { maxConnectionsPerIp: 1, shutdownGraceMs: 5_000 },
   });
   admin = await AdminServer.start({ target: server, metrics, port: 0 });

@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ConnectionResult, TransferRecord } from '../server/observer';
-import type { TransferStart, TransferStartObserver } from './observers';
+import type { ServerObserver, TransferStart } from '../server/observer';
 
 /**
  * Metric names. Dashboards and scripts rely on them: never rename one,
@@ -56,7 +56,7 @@ export interface MetricsOptions {
  * instance owns its registry (never prom-client's global one), so tests
  * and embedders may create as many as they like.
  */
-export class MetricsObserver implements TransferStartObserver {
+export class MetricsObserver implements ServerObserver {
   readonly registry = new Registry();
   private readonly sessions: Gauge;
   private readonly inFlight: Gauge;
@@ -77,10 +77,6 @@ export class MetricsObserver implements TransferStartObserver {
     bytesSent: 0,
     bytesReceived: 0,
   };
-  /** GET/PUT commands started (tapped from the log) and not yet finished. */
-  private transferCommandsRunning = 0;
-  /** Set once the server reports transfer starts itself; the log tap is then ignored. */
-  private exactStarts = false;
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -160,28 +156,12 @@ export class MetricsObserver implements TransferStartObserver {
     this.sessions.set(this.totals.activeSessions);
   }
 
-  commandStarted(name: string): void {
-    if (this.exactStarts || !isTransferCommand(name)) return;
-    this.transferCommandsRunning += 1;
-    this.setInFlight(this.transferCommandsRunning);
-  }
-
   command(name: string, code: number, _durationMs: number): void {
     this.commands.inc({ command: name, code: String(code) });
     this.totals.commands += 1;
-    if (!this.exactStarts && isTransferCommand(name) && this.transferCommandsRunning > 0) {
-      this.transferCommandsRunning -= 1;
-      this.setInFlight(this.transferCommandsRunning);
-    }
   }
 
   transferStarted(_start: TransferStart): void {
-    if (!this.exactStarts) {
-      // From now on the server says when transfers start: count those alone.
-      this.exactStarts = true;
-      this.transferCommandsRunning = 0;
-      this.setInFlight(0);
-    }
     this.setInFlight(this.totals.transfersInFlight + 1);
   }
 
@@ -199,15 +179,11 @@ export class MetricsObserver implements TransferStartObserver {
     }
     this.transfers.inc({ direction: record.direction, result });
     this.duration.observe({ direction: record.direction }, seconds);
-    if (this.exactStarts) this.setInFlight(Math.max(0, this.totals.transfersInFlight - 1));
+    this.setInFlight(Math.max(0, this.totals.transfersInFlight - 1));
   }
 
   private setInFlight(count: number): void {
     this.totals.transfersInFlight = count;
     this.inFlight.set(count);
   }
-}
-
-function isTransferCommand(name: string): boolean {
-  return name === 'GET' || name === 'PUT';
 }

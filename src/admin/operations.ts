@@ -3,7 +3,6 @@ import type { Log } from '../logging/log';
 import { TRANSFER_LOG_FILE, TransferLog } from '../logging/transfer-log';
 import type { ServerObserver } from '../server/observer';
 import { AdminServer, type AdminTarget } from './admin-server';
-import { tapCommandStarts } from './command-tap';
 import { MetricsObserver } from './metrics';
 import { combineObservers } from './observers';
 import type { OperationsSettings } from './options';
@@ -29,11 +28,6 @@ export interface OperationsContext {
 export interface Operations {
   /** Pass to `FileServer.start({ observer })`. */
   readonly observer: ServerObserver;
-  /**
-   * Pass to `FileServer.start({ log })`: the same log, tapped for command
-   * starts so `/status` can count transfers in flight.
-   */
-  readonly log: Log;
   /** `undefined` when the admin endpoint is off (metrics are only kept for it). */
   readonly metrics: MetricsObserver | undefined;
   readonly transferLog: TransferLog | undefined;
@@ -66,7 +60,6 @@ export function prepareOperations(settings: OperationsSettings, context: Operati
   let closing: Promise<void> | undefined;
   return {
     observer,
-    log: metrics ? tapCommandStarts(log, (name) => metrics.commandStarted(name)) : log,
     metrics,
     transferLog,
     get admin() {

@@ -115,7 +115,7 @@ async function serve(settings: ServerSettings, opsSettings: OperationsSettings):
       root: settings.root,
       host: settings.host,
       port: settings.port,
-      log: ops.log,
+      log,
       observer: ops.observer,
       limits: settings.limits,
       ...security.options,

@@ -26,6 +26,18 @@ export interface TransferRecord {
   error?: string;
 }
 
+/** What a transfer is about to move; followed by exactly one `transfer()`. */
+export interface TransferStart {
+  direction: 'download' | 'upload';
+  /** The client's name for the file, as sent. */
+  filename: string;
+  /** Bytes the transfer should move. */
+  expectedBytes: number;
+  /** `IP:PORT` of the client. */
+  remote: string;
+  user?: string;
+}
+
 /**
  * Hooks for metrics, transfer logs and tests. Every method is optional and
  * called synchronously on the event loop: keep them cheap.
@@ -34,5 +46,7 @@ export interface ServerObserver {
   connection?(result: ConnectionResult): void;
   sessionClosed?(): void;
   command?(name: string, code: number, durationMs: number): void;
+  /** A GET or PUT is about to move payload bytes. */
+  transferStarted?(start: TransferStart): void;
   transfer?(record: TransferRecord): void;
 }

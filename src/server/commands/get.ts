@@ -23,10 +23,13 @@ export const getCommand: CommandHandler = {
         direction: 'download', filename, bytes, expectedBytes, ok, error,
         durationMs: clock.now() - started, remote: session.remote, user: session.principal?.name,
       });
+    let transferBegun = false;
     try {
       if (offset > file.size) {
         throw new RangeError416(`Offset ${offset} is beyond the file size ${file.size}`);
       }
+      observer.transferStarted?.({ direction: 'download', filename, expectedBytes, remote: session.remote, user: session.principal?.name });
+      transferBegun = true;
       channel.send({ type: 'response', code: 200, message: 'Sending file', filename, size: file.size, offset });
       const { bytes, sha256 } = await channel.sendFile(file, offset);
       channel.send({ type: 'transfer', code: 226, message: 'Transfer complete', bytes, sha256 });
@@ -37,6 +40,8 @@ export const getCommand: CommandHandler = {
       if (err instanceof TransferAbortedError) {
         log.error(`GET: Failed to send file - ${fieldForLog(fields, 'filename')} (${err.bytesMoved} of ${expectedBytes} bytes in ${clock.now() - started} ms: ${err.message})`);
         record(false, err.bytesMoved, err.message);
+      } else if (transferBegun) {
+        record(false, 0, err instanceof Error ? err.message : String(err));
       }
       throw err;
     } finally {

@@ -26,6 +26,7 @@ export const putCommand: CommandHandler = {
         durationMs: clock.now() - started, remote: session.remote, user: session.principal?.name,
       });
     let committed = false;
+    observer.transferStarted?.({ direction: 'upload', filename, expectedBytes: size, remote: session.remote, user: session.principal?.name });
     try {
       channel.send({ type: 'response', code: 150, message: 'Ready to receive' });
       const received = await channel.receive(size, upload.stream);
