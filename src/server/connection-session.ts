@@ -38,6 +38,8 @@ export interface SessionDeps {
   authenticator?: Authenticator;
   /** Metrics and transfer-log hooks. */
   observer: ServerObserver;
+  /** Called once when a session's socket has closed (the registry forgets it). */
+  sessionClosed?(session: ConnectionSession): void;
 }
 
 /** Where the session is: waiting for bytes, running a command, or done. */
@@ -76,6 +78,8 @@ function onError(this: SessionSocket, err: NodeJS.ErrnoException): void {
  */
 export class ConnectionSession implements SessionInfo, TransferHost {
   principal: Principal | undefined;
+  /** Frees this session's place in the registry; set by the server on admission. */
+  releaseSlot: (() => void) | undefined;
   readonly decoder: FrameDecoder;
   private state: State = 'waiting';
   private ended = false;
@@ -95,10 +99,8 @@ export class ConnectionSession implements SessionInfo, TransferHost {
   ) {
     this.decoder = new FrameDecoder(deps.limits.maxClientFrameBytes);
     (socket as SessionSocket)[SESSION] = this;
-    socket.setNoDelay(true);
-    socket.on('readable', onReadable);
-    socket.on('end', onEnd);
-    socket.on('close', onClose);
+    // Errors are noted from the start; reading waits for run(), so a
+    // connection that is refused never has a command decoded, let alone run.
     socket.on('error', onError);
   }
 
@@ -135,6 +137,10 @@ export class ConnectionSession implements SessionInfo, TransferHost {
 
   /** Greet the client and start serving; commands run as their bytes arrive. */
   async run(): Promise<void> {
+    this.socket.setNoDelay(true);
+    this.socket.on('readable', onReadable);
+    this.socket.on('end', onEnd);
+    this.socket.on('close', onClose);
     this.send(this.deps.greeting);
     this.idleTimer = this.deps.clock.setTimer(this.deps.limits.idleTimeoutMs, onIdle, this);
     this.pump();
@@ -201,6 +207,7 @@ export class ConnectionSession implements SessionInfo, TransferHost {
 
   /** @internal The socket is gone. */
   socketClosed(): void {
+    this.deps.sessionClosed?.(this);
     this.ended = true;
     if (this.state !== 'running') this.state = 'closed';
     this.clearTimers();

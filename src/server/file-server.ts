@@ -1,5 +1,4 @@
 import net from 'node:net';
-import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_LIMITS, LISTEN_BACKLOG, PROTOCOL_VERSION, SERVER_NAME, type ServerLimits } from '../config/defaults';
 import { silentLog, type Log } from '../logging/log';
@@ -10,7 +9,7 @@ import { LocalStorage } from '../storage/local-storage';
 import type { Storage } from '../storage/storage';
 import { systemClock, type Clock } from '../util/clock';
 import { commandsFor, type CommandRegistry } from './commands';
-import { ConnectionSession } from './connection-session';
+import { ConnectionSession, type SessionDeps } from './connection-session';
 import { DigestCache } from './digest-cache';
 import { connectionsWithinDescriptors, openFileLimit } from './descriptor-limit';
 import { HashWorker } from './hash-worker';
@@ -18,34 +17,12 @@ import { RateLimiter } from './rate-limiter';
 import { SessionRegistry } from './session-registry';
 import type { Authenticator } from './access';
 import type { ConnectionResult, ServerObserver } from './observer';
+import { createTlsListener, type TlsCredentials } from './tls-listener';
+
+export { TLS_CIPHERS, type TlsCredentials } from './tls-listener';
 
 /** A refused socket gets this long to take its greeting before it is cut. */
 const REFUSAL_LINGER_MS = 2_000;
-
-/**
- * TLS 1.2 suites allowed: forward-secret ECDHE with AEAD ciphers only. The
- * TLS 1.3 suites (all modern) are listed too, since Node takes both from one
- * string.
- */
-export const TLS_CIPHERS = [
-  'TLS_AES_256_GCM_SHA384',
-  'TLS_CHACHA20_POLY1305_SHA256',
-  'TLS_AES_128_GCM_SHA256',
-  'ECDHE-ECDSA-AES128-GCM-SHA256',
-  'ECDHE-RSA-AES128-GCM-SHA256',
-  'ECDHE-ECDSA-AES256-GCM-SHA384',
-  'ECDHE-RSA-AES256-GCM-SHA384',
-  'ECDHE-ECDSA-CHACHA20-POLY1305',
-  'ECDHE-RSA-CHACHA20-POLY1305',
-].join(':');
-
-/** PEM certificate (chain) and private key: the port then speaks TLS only. */
-export interface TlsCredentials {
-  cert: string | Buffer;
-  key: string | Buffer;
-  /** For an encrypted key. */
-  passphrase?: string;
-}
 
 /** IPs refused at the door (failed-login bans): their greeting is `429`. */
 export interface BanList {
@@ -92,6 +69,8 @@ export class FileServer {
   private readonly throttle: LogThrottle;
   private readonly greeting: GreetingMessage;
   private readonly server: net.Server;
+  /** One dependencies object shared by every session (not one per connection). */
+  private readonly sessionDeps: SessionDeps;
   private closing: Promise<void> | undefined;
   private emptied: (() => void) | undefined;
 
@@ -121,7 +100,24 @@ export class FileServer {
       auth_required: authenticator?.required ?? false,
     };
     this.throttle = new LogThrottle(clock);
-    this.server = extras.tls ? this.createTlsServer(extras.tls) : net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.sessionDeps = {
+      storage: extras.guestStorage ?? storage,
+      log,
+      limits,
+      clock,
+      commands: this.commands,
+      digests: this.digests,
+      hasher: this.hasher,
+      throttle: this.throttle,
+      greeting: this.greeting,
+      observer,
+      authenticator,
+      sessionClosed: (session) => this.forget(session),
+    };
+    const accept = (socket: net.Socket) => this.accept(socket);
+    this.server = extras.tls
+      ? createTlsListener(extras.tls, { handshakeTimeoutMs: limits.frameTimeoutMs, log, throttle: this.throttle }, accept)
+      : net.createServer({ noDelay: true }, accept);
     this.server.on('error', (err) => this.onAcceptError(err));
   }
 
@@ -189,90 +185,46 @@ export class FileServer {
     return this.extras.tls !== undefined;
   }
 
-  /**
-   * A TLS-only listener. Sessions start on 'secureConnection', after the
-   * handshake, so every byte of the protocol — refusal greetings included —
-   * is encrypted. The handshake must finish within the frame timeout: a
-   * client that opens a socket and says nothing is cut like a slow frame.
-   */
-  private createTlsServer(credentials: TlsCredentials): tls.Server {
-    const server = tls.createServer(
-      {
-        cert: credentials.cert,
-        key: credentials.key,
-        ...(credentials.passphrase ? { passphrase: credentials.passphrase } : {}),
-        minVersion: 'TLSv1.2',
-        ciphers: TLS_CIPHERS,
-        honorCipherOrder: true,
-        handshakeTimeout: this.limits.frameTimeoutMs,
-        noDelay: true,
-      },
-      (socket) => this.accept(socket),
-    );
-    // A reset socket forgets its peer; remember it from the raw connection.
-    const peers = new WeakMap<object, string>();
-    server.on('connection', (raw: net.Socket) => peers.set(raw, `${normaliseIp(raw.remoteAddress)}:${raw.remotePort}`));
-    server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
-      // Scanners, plain-TCP clients and clients that distrust our certificate
-      // all end here: worth a line, not a flood.
-      const raw = (socket as unknown as { _parent?: object })._parent;
-      const peer = (raw && peers.get(raw)) ?? `${normaliseIp(socket.remoteAddress)}:${socket.remotePort ?? '?'}`;
-      const suppressed = this.throttle.admit(`tls ${peer.replace(/:\d+$/, '')}`);
-      if (suppressed !== undefined) {
-        const why = err.code === 'ECONNRESET' ? 'the client hung up (does it trust our certificate?)' : (err.code ?? err.message);
-        this.log.warn(`TLS handshake failed from ${peer}: ${why}${suppressedNote(suppressed)}`);
-      }
-    });
-    return server;
-  }
-
   private accept(socket: net.Socket): void {
-    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     const ip = normaliseIp(socket.remoteAddress);
     if (this.closing) {
       this.observer.connection?.('draining');
       socket.destroy();
       return;
     }
-    const session = new ConnectionSession(socket, {
-      storage: this.extras.guestStorage ?? this.storage,
-      log: this.log,
-      limits: this.limits,
-      clock: this.clock,
-      commands: this.commands,
-      digests: this.digests,
-      hasher: this.hasher,
-      throttle: this.throttle,
-      greeting: this.greeting,
-      observer: this.observer,
-      authenticator: this.authenticator,
-    });
     if (this.extras.bans?.isBanned(ip)) {
-      this.refuse(socket, remote, 429, 'Too many failed logins from your address; try again later', 'banned');
+      this.refuse(socket, 429, 'Too many failed logins from your address; try again later', 'banned');
       return;
     }
     if (!this.rateLimiter.tryAcquire(ip)) {
-      this.refuse(socket, remote, 429, 'Too many new connections from your address; try again later', 'rate_limited');
+      this.refuse(socket, 429, 'Too many new connections from your address; try again later', 'rate_limited');
       return;
     }
+    const session = new ConnectionSession(socket, this.sessionDeps);
     const admission = this.registry.admit(ip, session);
     if (!admission.admitted) {
-      this.refuse(socket, remote, admission.code, admission.message, admission.reason);
+      this.refuse(socket, admission.code, admission.message, admission.reason);
       return;
     }
+    session.releaseSlot = admission.release;
     this.observer.connection?.('accepted');
-    this.log.info(`New connection from ${remote}. Active connections: ${this.registry.size}`);
-    socket.once('close', () => {
-      admission.release();
-      this.observer.sessionClosed?.();
-      this.log.info(`Connection closed for ${remote} (${session.endReason}). Active connections: ${this.registry.size}`);
-      if (this.registry.size === 0) this.emptied?.();
-    });
+    this.log.info(`New connection from ${session.remote}. Active connections: ${this.registry.size}`);
     session.run().catch((err) => {
       // run() handles its own errors; this is the last guard for the process.
-      this.log.error(`Session ${remote} crashed`, err);
+      this.log.error(`Session ${session.remote} crashed`, err);
       session.abort('internal error');
     });
+  }
+
+  /** A session's socket closed: free its slot and say so. */
+  private forget(session: ConnectionSession): void {
+    const release = session.releaseSlot;
+    if (!release) return;
+    session.releaseSlot = undefined;
+    release();
+    this.observer.sessionClosed?.();
+    this.log.info(`Connection closed for ${session.remote} (${session.endReason}). Active connections: ${this.registry.size}`);
+    if (this.registry.size === 0) this.emptied?.();
   }
 
   /**
@@ -293,7 +245,8 @@ export class FileServer {
   }
 
   /** Send a refusal greeting and close without waiting on the client. */
-  private refuse(socket: net.Socket, remote: string, code: number, message: string, reason: ConnectionResult): void {
+  private refuse(socket: net.Socket, code: number, message: string, reason: ConnectionResult): void {
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.observer.connection?.(reason);
     const suppressed = this.throttle.admit(`refused ${normaliseIp(socket.remoteAddress)} ${code}`);
     if (suppressed !== undefined) {
