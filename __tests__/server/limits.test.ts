@@ -40,6 +40,29 @@ describe('connection limits', () => {
     expect((await connect(t.port)).greeting.code).toBe(200);
   });
 
+  it('never runs a command sent by a refused connection', async () => {
+    t = await startTestServer({ limits: { maxConnections: 1 } });
+    await t.put('keep.txt', 'still here');
+    await connect(t.port);
+    const net = await import('node:net');
+    const fs = await import('node:fs/promises');
+    const { encodeFrame } = await import('../../src/protocol/frame-encoder');
+    // The command is queued before the connection even completes, so it is
+    // in the server's socket buffer by the time the refusal is decided.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const socket = net.connect({ host: '127.0.0.1', port: t.port });
+      socket.on('error', () => {});
+      socket.write(encodeFrame({ type: 'command', command: 'DELETE', filename: 'keep.txt' }));
+      const received: Buffer[] = [];
+      socket.on('data', (chunk) => received.push(chunk));
+      await new Promise((resolve) => socket.once('close', resolve));
+      const text = Buffer.concat(received).toString('utf8');
+      expect(text).toContain('"code":503');
+      expect(text).not.toContain('"type":"response"');
+    }
+    expect(await fs.readFile(`${t.root}/keep.txt`, 'utf8')).toBe('still here');
+  });
+
   it('refuses past --max-connections-per-ip with 429', async () => {
     t = await startTestServer({ limits: { maxConnectionsPerIp: 2 } });
     await connect(t.port);
