@@ -47,20 +47,22 @@ describe('SessionRegistry', () => {
 
   it('gives the place back on release, so a refused IP gets in again', () => {
     const reg = new SessionRegistry<Session>({ maxConnections: 10, maxConnectionsPerIp: 1 });
-    const first = admitted(reg.admit('a', { id: 1 }));
+    const first = { id: 1 };
+    admitted(reg.admit('a', first));
     expect(reg.admit('a', { id: 2 }).admitted).toBe(false);
-    first.release();
+    reg.release('a', first);
     admitted(reg.admit('a', { id: 2 }));
     expect(reg.countForIp('a')).toBe(1);
   });
 
   it('releases only once, however often release() is called', () => {
     const reg = new SessionRegistry<Session>({ maxConnections: 10, maxConnectionsPerIp: 10 });
-    const one = admitted(reg.admit('a', { id: 1 }));
+    const one = { id: 1 };
+    admitted(reg.admit('a', one));
     admitted(reg.admit('a', { id: 2 }));
-    one.release();
-    one.release();
-    one.release();
+    reg.release('a', one);
+    reg.release('a', one);
+    reg.release('a', one);
     expect(reg.size).toBe(1);
     expect(reg.countForIp('a')).toBe(1);
     expect([...reg.values()].map((s) => s.id)).toEqual([2]);
@@ -68,11 +70,16 @@ describe('SessionRegistry', () => {
 
   it('leaves no per-IP entries once every session is released', () => {
     const reg = new SessionRegistry<Session>({ maxConnections: 5_000, maxConnectionsPerIp: 5 });
-    const held = [];
-    for (let i = 0; i < 5_000; i++) held.push(admitted(reg.admit(`10.0.${Math.floor(i / 250) % 4}.${i % 250}`, { id: i })));
+    const held: Array<[string, Session]> = [];
+    for (let i = 0; i < 5_000; i++) {
+      const ip = `10.0.${Math.floor(i / 250) % 4}.${i % 250}`;
+      const session = { id: i };
+      admitted(reg.admit(ip, session));
+      held.push([ip, session]);
+    }
     expect(reg.size).toBe(5_000);
     expect(reg.ipCount).toBe(1_000);
-    for (const h of held.reverse()) h.release();
+    for (const [ip, session] of held.reverse()) reg.release(ip, session);
     expect(reg.size).toBe(0);
     expect(reg.ipCount).toBe(0);
     expect(reg.countForIp('10.0.0.4')).toBe(0);
@@ -82,15 +89,15 @@ describe('SessionRegistry', () => {
   it('iterates open sessions in admission order, and survives release during iteration', () => {
     const reg = new SessionRegistry<Session>({ maxConnections: 10, maxConnectionsPerIp: 10 });
     const sessions = [1, 2, 3, 4].map((id) => ({ id }));
-    const places = new Map(sessions.map((s) => [s, admitted(reg.admit('a', s))]));
-    places.get(sessions[1])!.release();
+    for (const s of sessions) admitted(reg.admit('a', s));
+    reg.release('a', sessions[1]);
     expect([...reg.values()].map((s) => s.id)).toEqual([1, 3, 4]);
 
     // Shutdown: close (and so release) each session as it is visited.
     const visited: number[] = [];
     for (const s of reg.values()) {
       visited.push(s.id);
-      places.get(s)!.release();
+      reg.release('a', s);
     }
     expect(visited).toEqual([1, 3, 4]);
     expect(reg.size).toBe(0);

@@ -78,9 +78,9 @@ function onError(this: SessionSocket, err: NodeJS.ErrnoException): void {
  */
 export class ConnectionSession implements SessionInfo, TransferHost {
   principal: Principal | undefined;
-  /** Frees this session's place in the registry; set by the server on admission. */
-  releaseSlot: (() => void) | undefined;
-  readonly decoder: FrameDecoder;
+  /** Holds a place in the server's registry (set on admission, cleared on close). */
+  admitted = false;
+  private frames: FrameDecoder | undefined;
   private state: State = 'waiting';
   private ended = false;
   private closeRequested = false;
@@ -97,11 +97,16 @@ export class ConnectionSession implements SessionInfo, TransferHost {
     readonly socket: Socket,
     readonly deps: SessionDeps,
   ) {
-    this.decoder = new FrameDecoder(deps.limits.maxClientFrameBytes);
     (socket as SessionSocket)[SESSION] = this;
     // Errors are noted from the start; reading waits for run(), so a
     // connection that is refused never has a command decoded, let alone run.
     socket.on('error', onError);
+  }
+
+  /** @internal The frame decoder, made when the first bytes arrive. */
+  get decoder(): FrameDecoder {
+    this.frames ??= new FrameDecoder(this.deps.limits.maxClientFrameBytes);
+    return this.frames;
   }
 
   /** `IP:PORT` of the client (derived, not stored: idle sessions stay small). */
@@ -265,7 +270,7 @@ export class ConnectionSession implements SessionInfo, TransferHost {
     while (this.state === 'waiting') {
       let frame;
       try {
-        frame = this.decoder.next();
+        frame = this.frames?.next() ?? null;
       } catch (err) {
         this.framingFailed(err as FramingError);
         return;
@@ -287,7 +292,7 @@ export class ConnectionSession implements SessionInfo, TransferHost {
       if (chunk === null) {
         if (this.ended) {
           this.close();
-        } else if (this.decoder.bufferedBytes > 0 && !this.frameTimer) {
+        } else if (this.frames && this.frames.bufferedBytes > 0 && !this.frameTimer) {
           // A frame has started: it must now arrive whole in time (slow-loris guard).
           this.frameTimer = this.deps.clock.setTimer(this.deps.limits.frameTimeoutMs, () =>
             this.abort(`frame not complete within ${this.deps.limits.frameTimeoutMs / 1000} s`),

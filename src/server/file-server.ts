@@ -206,7 +206,7 @@ export class FileServer {
       this.refuse(socket, admission.code, admission.message, admission.reason);
       return;
     }
-    session.releaseSlot = admission.release;
+    session.admitted = true;
     this.observer.connection?.('accepted');
     this.log.info(`New connection from ${session.remote}. Active connections: ${this.registry.size}`);
     session.run().catch((err) => {
@@ -218,10 +218,9 @@ export class FileServer {
 
   /** A session's socket closed: free its slot and say so. */
   private forget(session: ConnectionSession): void {
-    const release = session.releaseSlot;
-    if (!release) return;
-    session.releaseSlot = undefined;
-    release();
+    if (!session.admitted) return;
+    session.admitted = false;
+    this.registry.release(normaliseIp(session.socket.remoteAddress), session);
     this.observer.sessionClosed?.();
     this.log.info(`Connection closed for ${session.remote} (${session.endReason}). Active connections: ${this.registry.size}`);
     if (this.registry.size === 0) this.emptied?.();

@@ -3,7 +3,7 @@
  * `release()`, or the refusal the greeting carries (PROTOCOL.md §2, §5).
  */
 export type Admission =
-  | { admitted: true; release(): void }
+  | { admitted: true }
   | {
       admitted: false;
       code: 503 | 429;
@@ -44,6 +44,9 @@ const IP_FULL = Object.freeze({
  * release are O(1). An IP's count is deleted when it reaches zero, so the map
  * holds only IPs with open sessions, never every IP ever seen.
  */
+// One shared object: admitting a session allocates nothing per connection.
+const ADMITTED = Object.freeze({ admitted: true as const });
+
 export class SessionRegistry<T> {
   private readonly maxConnections: number;
   private readonly maxConnectionsPerIp: number;
@@ -73,21 +76,21 @@ export class SessionRegistry<T> {
 
     this.items.add(item);
     this.perIp.set(ip, fromIp + 1);
-    let released = false;
-    return {
-      admitted: true,
-      release: () => {
-        if (released) return;
-        released = true;
-        this.items.delete(item);
-        const left = (this.perIp.get(ip) ?? 1) - 1;
-        if (left > 0) this.perIp.set(ip, left);
-        else this.perIp.delete(ip);
-      },
-    };
+    return ADMITTED;
   }
 
-  /** Sessions open now. */
+  /**
+   * Give back the place `item` holds for `ip`. Idempotent: a second call for
+   * the same item changes nothing, so a close path that runs twice cannot
+   * free someone else's place.
+   */
+  release(ip: string, item: T): void {
+    if (!this.items.delete(item)) return;
+    const left = (this.perIp.get(ip) ?? 1) - 1;
+    if (left > 0) this.perIp.set(ip, left);
+    else this.perIp.delete(ip);
+  }
+
   get size(): number {
     return this.items.size;
   }
