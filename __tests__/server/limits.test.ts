@@ -148,8 +148,8 @@ describe('timeouts (fake clock: nothing sleeps)', () => {
     const { conn } = await connect(t.port);
     conn.socket.pause();
     conn.command('GET', { filename: 'big.bin' });
-    // Let the socket buffers fill: the server must then be waiting for drain.
-    await new Promise((r) => setTimeout(r, 300));
+    // The idle timer plus the download's stall timer: the transfer is under way.
+    await eventually(() => clock.pendingTimers >= 2);
     clock.advance(60_000);
     await eventually(() => t!.log.lines.some((l) => l.message.includes('download stalled for 60 s')));
     await eventually(() => t!.server.activeSessions === 0);

@@ -1,7 +1,7 @@
 import { AuthRequiredError, ForbiddenError } from '../protocol/errors';
 import type { FileEntry } from '../protocol/messages';
 import type { Permission } from '../server/access';
-import type { OpenedFile, PendingUpload, Storage } from '../storage/storage';
+import type { OpenedFile, PendingUpload, SmallFile, Storage } from '../storage/storage';
 
 /**
  * A {@link Storage} that allows only the operations a permission set covers.
@@ -36,6 +36,11 @@ export class PermissionStorage implements Storage {
   async stat(path: string): Promise<FileEntry> {
     this.need('read');
     return this.inner.stat(path);
+  }
+
+  async readSmall(path: string, maxBytes: number): Promise<SmallFile | undefined> {
+    this.need('read');
+    return this.inner.readSmall?.(path, maxBytes);
   }
 
   async openRead(path: string): Promise<OpenedFile> {

@@ -2,14 +2,14 @@ import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import type { FrameDecoder } from '../protocol/frame-decoder';
-import type { OpenedFile } from '../storage/storage';
+import type { OpenedFile, SmallFile } from '../storage/storage';
 import type { Timer } from '../util/clock';
 import type { SessionChannel } from './commands/command';
 import type { SessionDeps } from './connection-session';
 import { receivePayload, sendFileRange, TransferAbortedError, type ReceivedPayload } from './payload';
 
 /** Payloads up to this size go out in the same write as their header and trailer. */
-const SMALL_PAYLOAD_BYTES = 64 * 1024;
+export const SMALL_PAYLOAD_BYTES = 64 * 1024;
 
 /** Ranges at least this large are hashed on the worker thread, off the event loop. */
 const WORKER_HASH_MIN_BYTES = 16 * 1024 * 1024;
@@ -47,12 +47,18 @@ export class SessionTransfers implements SessionChannel {
     this.host.requestClose(`Client ${remoteAddress}:${remotePort} requested disconnect`);
   }
 
-  async sendFile(file: OpenedFile, offset: number): Promise<{ bytes: number; sha256: string }> {
+  async sendFile(file: OpenedFile | SmallFile, offset: number): Promise<{ bytes: number; sha256: string }> {
     const { socket, deps } = this.host;
     const length = file.size - offset;
+    if ('data' in file) {
+      // Already in memory: the session's cork sends header, payload and trailer as one write.
+      const payload = file.data.subarray(offset);
+      socket.write(payload);
+      return { bytes: length, sha256: this.digestOf(payload, offset === 0 ? file.versionKey : undefined) };
+    }
     if (length <= SMALL_PAYLOAD_BYTES) {
-      // Small: read it whole (bounded by the threshold) and let the session's
-      // cork send header, payload and trailer as one write.
+      // Small: read it whole (bounded by the threshold) and let the cork send
+      // header, payload and trailer as one write.
       const buffer = Buffer.allocUnsafe(length);
       let filled = 0;
       while (filled < length) {
@@ -61,7 +67,7 @@ export class SessionTransfers implements SessionChannel {
         filled += bytesRead;
       }
       socket.write(buffer);
-      return { bytes: length, sha256: createHash('sha256').update(buffer).digest('hex') };
+      return { bytes: length, sha256: this.digestOf(buffer, offset === 0 ? file.versionKey : undefined) };
     }
     this.host.uncork();
     // Whole-file digests are cached per file version; a large range is hashed
@@ -99,6 +105,16 @@ export class SessionTransfers implements SessionChannel {
       stall.cancel();
       this.host.socket.cork();
     }
+  }
+
+  /** SHA-256 of a small payload, from the cache when it is a whole known file version. */
+  private digestOf(payload: Buffer, versionKey: string | undefined): string {
+    const { digests } = this.host.deps;
+    const cached = versionKey === undefined ? undefined : digests.get(versionKey);
+    if (cached !== undefined) return cached;
+    const sha256 = createHash('sha256').update(payload).digest('hex');
+    if (versionKey !== undefined) digests.set(versionKey, sha256);
+    return sha256;
   }
 
   private progress(stall: Timer): void {

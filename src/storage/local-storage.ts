@@ -23,7 +23,8 @@ import { MESSAGES, errnoCode, rethrowMapped } from './fs-errors';
 import { listFolder, toEntry } from './listing';
 import { isTempUploadName, parseClientPath } from './path-rules';
 import { PathResolver, isWithin, type NameInfo } from './resolver';
-import type { OpenedFile, PendingUpload, Storage } from './storage';
+import type { OpenedFile, PendingUpload, SmallFile, Storage } from './storage';
+import { smallFileReader } from './small-file-reader';
 import { TempUpload, tempPathFor } from './temp-files';
 import { removeStaleUploads } from './stale-uploads';
 import { versionKeyOf } from './version-key';
@@ -92,6 +93,16 @@ export class LocalStorage implements Storage {
     const entry = toEntry(parts.length === 0 ? '/' : lastPart(parts), stats);
     if (!entry) throw new ForbiddenError(MESSAGES.notRegular);
     return entry;
+  }
+
+  /**
+   * Small files in one hand-off to a worker thread (resolve, confine, open,
+   * stat and read together) instead of four thread-pool round trips.
+   */
+  async readSmall(rawPath: string, maxBytes: number): Promise<SmallFile | undefined> {
+    const parts = parseClientPath(rawPath);
+    const result = await smallFileReader.read(this.root, parts, maxBytes);
+    return result.kind === 'read' ? result.file : undefined;
   }
 
   /** Open a regular file once; size and version come from that same handle. */

@@ -21,6 +21,16 @@ export interface OpenedFile {
 }
 
 /**
+ * A whole small file already in memory (read through one descriptor, so it
+ * is one version of the file), from {@link Storage.readSmall}.
+ */
+export interface SmallFile {
+  data: Buffer;
+  size: number;
+  versionKey: string;
+}
+
+/**
  * An upload in progress: bytes go to a hidden temporary file beside the
  * target, which replaces the target only on {@link PendingUpload.commit}.
  */
@@ -47,6 +57,12 @@ export interface Storage {
   list(path: string | undefined): Promise<FileEntry[]>;
   /** Describe one file or folder. */
   stat(path: string): Promise<FileEntry>;
+  /**
+   * Fast path for small downloads: the whole file if it is a regular file of
+   * at most `maxBytes` inside the root, else `undefined`, and the caller
+   * takes {@link openRead} (which has the proper error for every other case).
+   */
+  readSmall?(path: string, maxBytes: number): Promise<SmallFile | undefined>;
   /** Open a regular file for reading (409 for a folder). */
   openRead(path: string): Promise<OpenedFile>;
   /**

@@ -5,7 +5,7 @@ import type { Clock } from '../../util/clock';
 import type { DigestCache } from '../digest-cache';
 import type { ReceivedPayload } from '../payload';
 import type { Writable } from 'node:stream';
-import type { OpenedFile } from '../../storage/storage';
+import type { OpenedFile, SmallFile } from '../../storage/storage';
 import type { Authenticator, Permission, SessionInfo } from '../access';
 import type { ServerObserver } from '../observer';
 
@@ -23,8 +23,11 @@ export interface Reply {
 export interface SessionChannel {
   /** Send one frame now (a `response` or `transfer`). */
   send(message: object): void;
-  /** Stream `[offset, file.size)` of an open file as a payload; returns the bytes' digest. */
-  sendFile(file: OpenedFile, offset: number): Promise<{ bytes: number; sha256: string }>;
+  /**
+   * Send `[offset, file.size)` as a payload, from an open file (streamed) or a
+   * small file already in memory; returns the bytes' digest.
+   */
+  sendFile(file: OpenedFile | SmallFile, offset: number): Promise<{ bytes: number; sha256: string }>;
   /** Receive exactly `size` payload bytes into `sink`. */
   receive(size: number, sink: Writable): Promise<ReceivedPayload>;
   /** Ask the session to close once this command is done (QUIT). */

@@ -1,6 +1,7 @@
 import { RangeError416 } from '../../protocol/errors';
 import { nonNegativeInteger, requireString } from '../../protocol/messages';
 import { TransferAbortedError } from '../payload';
+import { SMALL_PAYLOAD_BYTES } from '../session-transfers';
 import type { CommandHandler } from './command';
 import { fieldForLog } from './command';
 
@@ -13,9 +14,11 @@ export const getCommand: CommandHandler = {
   async run({ fields, storage, channel, log, clock, observer, session }) {
     const filename = requireString(fields, 'filename');
     const offset = nonNegativeInteger(fields, 'offset', 0);
-    // One open handle for the whole reply: a concurrent PUT renames a new
-    // file into place, and this download keeps reading the version it opened.
-    const file = await storage.openRead(filename);
+    // One version of the file for the whole reply: small files are read
+    // whole in one go, others streamed from the one handle opened here. A
+    // concurrent PUT renames a new file into place and never mixes in.
+    const small = storage.readSmall ? await storage.readSmall(filename, SMALL_PAYLOAD_BYTES) : undefined;
+    const file = small ?? (await storage.openRead(filename));
     const started = clock.now();
     const expectedBytes = file.size - offset;
     const record = (ok: boolean, bytes: number, error?: string) =>
@@ -47,7 +50,7 @@ export const getCommand: CommandHandler = {
     } finally {
       // Not awaited: the reply is complete, and the next command need not
       // wait a thread-pool round trip for the close.
-      void file.close();
+      if ('close' in file) void file.close();
     }
   },
 };
