@@ -130,11 +130,6 @@ export class ConnectionSession implements SessionInfo, TransferHost {
     return this.sessionLog;
   }
 
-  /** True while a command (a transfer, say) is in progress. */
-  get busy(): boolean {
-    return this.state === 'running';
-  }
-
   /** Why the session ended, once it has. */
   get endReason(): string {
     return this.closeReason || 'client closed the connection';

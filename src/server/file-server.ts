@@ -75,12 +75,12 @@ export class FileServer {
   private emptied: (() => void) | undefined;
 
   private constructor(
-    private readonly storage: Storage,
+    storage: Storage,
     private readonly log: Log,
-    private readonly clock: Clock,
+    clock: Clock,
     limits: ServerLimits,
     private readonly observer: ServerObserver,
-    private readonly authenticator: Authenticator | undefined,
+    authenticator: Authenticator | undefined,
     private readonly extras: Pick<FileServerOptions, 'guestStorage' | 'bans' | 'tls'> = {},
   ) {
     this.limits = limits;
