@@ -32,8 +32,8 @@ export interface SessionDeps {
   throttle: LogThrottle;
   /** Hashes large downloads on another thread. */
   hasher: HashWorker;
-  /** The greeting frame sent first on the connection. */
-  greeting: object;
+  /** The greeting, encoded once per server: the first frame on every connection. */
+  greeting: Buffer;
   /** Checks credentials; absent when accounts are off. */
   authenticator?: Authenticator;
   /** Metrics and transfer-log hooks. */
@@ -141,7 +141,7 @@ export class ConnectionSession implements SessionInfo, TransferHost {
     this.socket.on('readable', onReadable);
     this.socket.on('end', onEnd);
     this.socket.on('close', onClose);
-    this.send(this.deps.greeting);
+    this.socket.write(this.deps.greeting);
     this.idleTimer = this.deps.clock.setTimer(this.deps.limits.idleTimeoutMs, onIdle, this);
     this.pump();
   }

@@ -67,7 +67,6 @@ export class FileServer {
   private readonly digests = new DigestCache();
   private readonly hasher = new HashWorker();
   private readonly throttle: LogThrottle;
-  private readonly greeting: GreetingMessage;
   private readonly server: net.Server;
   /** One dependencies object shared by every session (not one per connection). */
   private readonly sessionDeps: SessionDeps;
@@ -90,7 +89,7 @@ export class FileServer {
       maxConnectionsPerIp: limits.maxConnectionsPerIp,
     });
     this.rateLimiter = new RateLimiter({ limit: limits.rateLimit, windowMs: limits.rateWindowMs, clock });
-    this.greeting = {
+    const greeting: GreetingMessage = {
       type: 'connection',
       code: 200,
       message: 'Connection established',
@@ -109,7 +108,7 @@ export class FileServer {
       digests: this.digests,
       hasher: this.hasher,
       throttle: this.throttle,
-      greeting: this.greeting,
+      greeting: encodeFrame(greeting),
       observer,
       authenticator,
       sessionClosed: (session) => this.forget(session),
