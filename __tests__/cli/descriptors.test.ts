@@ -97,3 +97,72 @@ it('sizes itself to the open-file limit, refuses the excess cleanly, does not sp
     await fs.rm(dir, { recursive: true, force: true });
   }
 });
+
+it('answers 500 when opening a file hits the descriptor limit, says so once, and serves again when descriptors free up', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ftp-emfile-open-'));
+  await fs.mkdir(path.join(dir, 'files'));
+  // A sparse 8 MiB file: big enough that downloads to clients that do not read stay open.
+  const handle = await fs.open(path.join(dir, 'files', 'big.bin'), 'w');
+  await handle.truncate(8 * 1024 * 1024);
+  await handle.close();
+  const child = spawn('bash', ['-c', `ulimit -n 64 && exec "${process.execPath}" "${BIN}" --host 127.0.0.1 --port 0 --root files --log-dir logs --rate-limit 0 --max-connections-per-ip 500`], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const held: RawConnection[] = [];
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no banner: ${output}`)), 15_000);
+      child.stdout.on('data', () => {
+        const match = /listening on 127\.0\.0\.1:(\d+)/.exec(output);
+        if (match) {
+          clearTimeout(timer);
+          resolve(Number(match[1]));
+        }
+      });
+    });
+    const codes: number[] = [];
+    for (let i = 0; i < 40 && !codes.includes(500); i++) {
+      const opened = await RawConnection.open(port).catch(() => undefined);
+      if (!opened || opened.greeting.code !== 200) {
+        opened?.conn.close();
+        break;
+      }
+      held.push(opened.conn);
+      const reply = await opened.conn.request('GET', { filename: 'big.bin' });
+      // Stop reading: the download stalls and keeps its file open.
+      opened.conn.socket.pause();
+      codes.push(reply.code as number);
+      if (reply.code === 500) expect(reply.message).toBe('Internal server error');
+    }
+    expect(codes).toContain(500);
+    expect(output).toMatch(/ERROR - GET: Out of file descriptors; answering 500 until some close/);
+    expect(output.match(/Out of file descriptors/g)!.length).toBeLessThanOrEqual(2);
+
+    for (const conn of held.splice(0)) conn.close();
+    let served = false;
+    for (let attempt = 0; attempt < 30 && !served; attempt++) {
+      const opened = await RawConnection.open(port).catch(() => undefined);
+      if (opened?.greeting.code === 200) {
+        const header = await opened.conn.request('GET', { filename: 'big.bin' });
+        if (header.code === 200) {
+          expect((await opened.conn.bytes(8 * 1024 * 1024, 10_000)).length).toBe(8 * 1024 * 1024);
+          expect(await opened.conn.frame()).toMatchObject({ code: 226 });
+          served = true;
+        }
+      }
+      opened?.conn.close();
+      if (!served) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(served).toBe(true);
+    expect(child.exitCode).toBeNull();
+  } finally {
+    for (const conn of held) conn.close();
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
