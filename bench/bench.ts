@@ -30,6 +30,7 @@ export async function main(argv: string[]): Promise<number> {
       .option('in-flight-clients', { type: 'number', describe: `Sessions in the steady-rate test (default ${FULL_SETTINGS.inFlightClients})` })
       .option('small-file-size', { type: 'string', describe: 'File each short session downloads (default 64KiB)' })
       .option('idle', { type: 'number', describe: `Idle sessions for the memory test (default ${FULL_SETTINGS.idleSessions})` })
+      .option('idle-rest', { type: 'number', describe: `Seconds the idle sessions rest before the second memory reading (default ${FULL_SETTINGS.idleRestMs / 1000})` })
       .option('gets', { type: 'number', describe: `GETs per run on one session (default ${FULL_SETTINGS.gets})` })
       .option('get-size', { type: 'string', describe: 'Size of those GETs (default 4KiB)' })
       .option('pipeline', { type: 'number', describe: `Depth of the pipelined GET variant (default ${FULL_SETTINGS.pipelineDepth})` })
@@ -61,6 +62,7 @@ export async function main(argv: string[]): Promise<number> {
       inFlightClients: args['in-flight-clients'] ?? base.inFlightClients,
       smallFileSize: bytes(args['small-file-size'], base.smallFileSize),
       idleSessions: args.idle ?? base.idleSessions,
+      idleRestMs: args['idle-rest'] === undefined ? base.idleRestMs : args['idle-rest'] * 1000,
       gets: args.gets ?? base.gets,
       getSize: bytes(args['get-size'], base.getSize),
       pipelineDepth: args.pipeline ?? base.pipelineDepth,
@@ -73,6 +75,7 @@ export async function main(argv: string[]): Promise<number> {
       if (!Number.isInteger(settings[key]) || settings[key] < 1) throw new Error(`${key} must be a positive whole number`);
     }
     if (!(settings.timeoutMs > 0)) throw new Error('--timeout must be positive');
+    if (!(settings.idleRestMs >= 0)) throw new Error('--idle-rest must not be negative');
     out = { dir: args.out, docs: args['write-docs'] ? args['docs-file'] : null, json: args.json };
   } catch (err) {
     process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -14,6 +14,9 @@ export interface IdleResult {
   baselineKiB: number;
   loadedKiB: number;
   perSessionKiB: number;
+  /** RSS after the sessions sat idle for the rest period (V8 gives back its burst garbage). */
+  restingKiB: number;
+  perSessionRestingKiB: number;
   /** Time to open and greet all sessions, ms. */
   openMs: number;
 }
@@ -37,7 +40,13 @@ async function settledRss(server: ServerProcess): Promise<number> {
 }
 
 /** Measure on a freshly started `server` (one with no history, so the baseline is honest). */
-export async function measureIdleSessions(server: ServerProcess, sessions: number, timeoutMs: number): Promise<IdleResult> {
+export async function measureIdleSessions(
+  server: ServerProcess,
+  sessions: number,
+  timeoutMs: number,
+  /** How long the sessions then sit idle before the second reading. */
+  restMs: number,
+): Promise<IdleResult> {
   // One full session first, so code paths a session needs are loaded before the baseline.
   const warm = await FtpClient.connect({ host: '127.0.0.1', port: server.port, timeoutMs });
   await warm.list();
@@ -57,6 +66,11 @@ export async function measureIdleSessions(server: ServerProcess, sessions: numbe
     await Promise.all(Array.from({ length: Math.min(OPEN_CONCURRENCY, sessions) }, opener));
     const openMs = Number(process.hrtime.bigint() - started) / 1e6;
     const loadedKiB = await settledRss(server);
+    // Right after the burst the young generation is still grown; V8's
+    // memory reducer gives it back after some quiet seconds. Both are real:
+    // the first is the peak, the second what idle sessions cost at rest.
+    if (restMs > 0) await new Promise((resolve) => setTimeout(resolve, restMs));
+    const restingKiB = restMs > 0 ? await settledRss(server) : loadedKiB;
     const held = clients.filter((client) => !client.closed).length;
     if (held === 0) throw new Error('no idle session survived until the measurement');
     return {
@@ -65,6 +79,8 @@ export async function measureIdleSessions(server: ServerProcess, sessions: numbe
       baselineKiB,
       loadedKiB,
       perSessionKiB: (loadedKiB - baselineKiB) / held,
+      restingKiB,
+      perSessionRestingKiB: (restingKiB - baselineKiB) / held,
       openMs,
     };
   } finally {

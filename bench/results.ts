@@ -68,7 +68,17 @@ export interface BenchResult {
   upload?: Throughput & { bytes: number };
   burst?: ClientsFigures;
   inFlight?: ClientsFigures;
-  idle?: { sessions: number; perSessionKiB: number; baselineKiB: number; loadedKiB: number; perRun: IdleResult[] };
+  idle?: {
+    sessions: number;
+    /** Right after the sessions opened. */
+    perSessionKiB: number;
+    /** After they sat idle for `restMs`. */
+    perSessionRestingKiB: number;
+    restMs: number;
+    baselineKiB: number;
+    loadedKiB: number;
+    perRun: IdleResult[];
+  };
   gets?: { sizeBytes: number; count: number; sequential: Measured; pipelined: Measured & { depth: number } };
   peers?: { vsftpd: PeerResult };
 }

@@ -25,6 +25,8 @@ export interface BenchSettings {
   inFlightClients: number;
   smallFileSize: number;
   idleSessions: number;
+  /** How long idle sessions rest before the second memory reading, ms. */
+  idleRestMs: number;
   gets: number;
   getSize: number;
   pipelineDepth: number;
@@ -44,6 +46,7 @@ export const FULL_SETTINGS: Readonly<BenchSettings> = Object.freeze({
   inFlightClients: 1000,
   smallFileSize: 64 * 1024,
   idleSessions: 10_000,
+  idleRestMs: 20_000,
   gets: 10_000,
   getSize: 4 * 1024,
   pipelineDepth: 16,
@@ -63,6 +66,7 @@ export const QUICK_SETTINGS: Readonly<BenchSettings> = Object.freeze({
   inFlight: 5,
   inFlightClients: 20,
   idleSessions: 50,
+  idleRestMs: 0,
   gets: 200,
 });
 
@@ -227,13 +231,15 @@ export async function runBench(settings: BenchSettings, command: string, say: (l
       const perRun = [];
       for (let i = 0; i < settings.runs; i++) {
         server = await startServer(settings.idleSessions + 100);
-        perRun.push(await measureIdleSessions(server, settings.idleSessions, settings.timeoutMs));
+        perRun.push(await measureIdleSessions(server, settings.idleSessions, settings.timeoutMs, settings.idleRestMs));
         await server.stop();
         server = null;
       }
       result.idle = {
         sessions: settings.idleSessions,
         perSessionKiB: median(perRun.map((r) => r.perSessionKiB)),
+        perSessionRestingKiB: median(perRun.map((r) => r.perSessionRestingKiB)),
+        restMs: settings.idleRestMs,
         baselineKiB: median(perRun.map((r) => r.baselineKiB)),
         loadedKiB: median(perRun.map((r) => r.loadedKiB)),
         perRun,

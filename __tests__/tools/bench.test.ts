@@ -54,6 +54,7 @@ describe('bench --quick', () => {
       ['in-flight clients/s', saved.inFlight?.clientsPerSec],
       ['in-flight p99', saved.inFlight?.p99Ms],
       ['idle per session', saved.idle?.perSessionKiB],
+      ['idle per session at rest', saved.idle?.perSessionRestingKiB],
       ['idle baseline', saved.idle?.baselineKiB],
       ['sequential GETs/s', saved.gets?.sequential.median],
       ['pipelined GETs/s', saved.gets?.pipelined.median],
