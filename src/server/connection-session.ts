@@ -324,6 +324,7 @@ export class ConnectionSession implements SessionInfo, TransferHost {
 
   private clearTimers(): void {
     this.idleTimer?.cancel();
+    this.idleTimer = undefined;
     this.frameTimer?.cancel();
     this.frameTimer = undefined;
   }

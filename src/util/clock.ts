@@ -1,6 +1,9 @@
 /** A pending timer that can be pushed back or cancelled. */
 export interface Timer {
-  /** Restart the countdown from now with the same delay. */
+  /**
+   * Restart the countdown from now with the same delay (also after it fired).
+   * A cancelled timer stays cancelled: refreshing it does nothing.
+   */
   refresh(): void;
   cancel(): void;
 }
@@ -22,11 +25,15 @@ export interface Clock {
 
 /** A Node timer behind the {@link Timer} interface, with no closures of its own. */
 class NodeTimer implements Timer {
+  private cancelled = false;
   constructor(private readonly handle: NodeJS.Timeout) {}
   refresh(): void {
-    this.handle.refresh();
+    // The contract says a cancelled timer stays cancelled; say so here
+    // rather than lean on what refresh() does to a cleared Node timeout.
+    if (!this.cancelled) this.handle.refresh();
   }
   cancel(): void {
+    this.cancelled = true;
     clearTimeout(this.handle);
   }
 }
@@ -61,12 +68,15 @@ export class FakeClock implements Clock {
   setTimer<A>(delayMs: number, callback: (arg: A) => void, arg?: A): Timer {
     const entry = { due: this.current + delayMs, delay: delayMs, callback: () => callback(arg as A), id: this.nextId++ };
     this.timers.push(entry);
+    let cancelled = false;
     return {
       refresh: () => {
+        if (cancelled) return;
         entry.due = this.current + entry.delay;
         if (!this.timers.includes(entry)) this.timers.push(entry);
       },
       cancel: () => {
+        cancelled = true;
         this.timers = this.timers.filter((t) => t !== entry);
       },
     };
