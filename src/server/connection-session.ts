@@ -1,46 +1,18 @@
 import type { Socket } from 'node:net';
-import type { ServerLimits } from '../config/defaults';
 import type { Log } from '../logging/log';
-import type { LogThrottle } from '../logging/throttle';
 import type { FramingError, ProtocolError } from '../protocol/errors';
 import { FrameDecoder } from '../protocol/frame-decoder';
 import { encodeFrame } from '../protocol/frame-encoder';
-import type { Storage } from '../storage/storage';
-import type { Clock, Timer } from '../util/clock';
-import type { Authenticator, Principal, SessionInfo } from './access';
-import type { CommandRegistry } from './commands';
-import type { DigestCache } from './digest-cache';
-import type { HashWorker } from './hash-worker';
-import type { ServerObserver } from './observer';
+import type { Timer } from '../util/clock';
+import type { Principal, SessionInfo } from './access';
 import { runCommand } from './command-runner';
+import type { SessionDeps } from './session-deps';
 import { SessionTransfers, type TransferHost } from './session-transfers';
+
+export type { SessionDeps } from './session-deps';
 
 /** How long a closing connection may linger for the peer's FIN before it is cut. */
 const CLOSE_LINGER_MS = 5_000;
-
-/** What a session needs from the server, passed in. */
-export interface SessionDeps {
-  storage: Storage;
-  /** The server's logger; the session logs through a child labelled with the client. */
-  log: Log;
-  limits: ServerLimits;
-  clock: Clock;
-  commands: CommandRegistry;
-  /** Digests of whole files already hashed, by file version. */
-  digests: DigestCache;
-  /** Keeps floods of identical log lines (out of descriptors) in check. */
-  throttle: LogThrottle;
-  /** Hashes large downloads on another thread. */
-  hasher: HashWorker;
-  /** The greeting, encoded once per server: the first frame on every connection. */
-  greeting: Buffer;
-  /** Checks credentials; absent when accounts are off. */
-  authenticator?: Authenticator;
-  /** Metrics and transfer-log hooks. */
-  observer: ServerObserver;
-  /** Called once when a session's socket has closed (the registry forgets it). */
-  sessionClosed?(session: ConnectionSession): void;
-}
 
 /** Where the session is: waiting for bytes, running a command, or done. */
 type State = 'waiting' | 'running' | 'closed';

@@ -10,6 +10,7 @@ import type { Storage } from '../storage/storage';
 import { systemClock, type Clock } from '../util/clock';
 import { commandsFor, type CommandRegistry } from './commands';
 import { ConnectionSession, type SessionDeps } from './connection-session';
+import type { FileServerOptions } from './file-server-options';
 import { DigestCache } from './digest-cache';
 import { connectionsWithinDescriptors, openFileLimit } from './descriptor-limit';
 import { HashWorker } from './hash-worker';
@@ -17,43 +18,13 @@ import { RateLimiter } from './rate-limiter';
 import { SessionRegistry } from './session-registry';
 import type { Authenticator } from './access';
 import type { ConnectionResult, ServerObserver } from './observer';
-import { createTlsListener, type TlsCredentials } from './tls-listener';
+import { createTlsListener } from './tls-listener';
 
 export { TLS_CIPHERS, type TlsCredentials } from './tls-listener';
+export type { BanList, FileServerOptions } from './file-server-options';
 
 /** A refused socket gets this long to take its greeting before it is cut. */
 const REFUSAL_LINGER_MS = 2_000;
-
-/** IPs refused at the door (failed-login bans): their greeting is `429`. */
-export interface BanList {
-  isBanned(ip: string): boolean;
-}
-
-export interface FileServerOptions {
-  /** Folder to serve; created if missing. Ignored when `storage` is given. */
-  root: string;
-  /** Address to listen on (default `0.0.0.0`). */
-  host?: string;
-  /** Port to listen on; 0 picks a free one (default 5002). */
-  port?: number;
-  log?: Log;
-  limits?: Partial<ServerLimits>;
-  clock?: Clock;
-  storage?: Storage;
-  /** Metrics and transfer-log hooks. */
-  observer?: ServerObserver;
-  /** Checks credentials; when it says `required`, commands need AUTH first. */
-  authenticator?: Authenticator;
-  /**
-   * What sessions see before (or without) logging in; default the served
-   * root. With accounts: the anonymous view, or one that refuses everything.
-   */
-  guestStorage?: Storage;
-  /** Refuse connections from these IPs with a `429` greeting. */
-  bans?: BanList;
-  /** Serve TLS only (TLS 1.2+, modern ciphers) with this certificate and key. */
-  tls?: TlsCredentials;
-}
 
 /**
  * The native-protocol server: one `net.Server`, a session per connection,
