@@ -66,6 +66,9 @@ export interface BenchResult {
    */
   download?: Throughput & { bytes: number; hashShareOfTime: number };
   upload?: Throughput & { bytes: number };
+  /** The same transfers with a client that moves bytes and nothing else (as curl does). */
+  rawDownload?: Throughput & { bytes: number };
+  rawUpload?: Throughput & { bytes: number };
   burst?: ClientsFigures;
   inFlight?: ClientsFigures;
   idle?: {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { digestOf, randomBytesOf } from '../src/tools/integrity';
 import { median } from '../src/tools/latency';
 import { measureIdleSessions } from './idle-sessions';
+import { timedRawDownload, timedRawUpload } from './raw-transfers';
 import { measureLoopback, startLoopbackSink } from './loopback';
 import { runClients, type ClientsResult } from './many-clients';
 import { measureVsftpd } from './peers';
@@ -183,7 +184,16 @@ export async function runBench(settings: BenchSettings, command: string, say: (l
       await timedUpload(target, bigFile, 'upload.bin', settings.fileSize, bigSha);
       const uploads: number[] = [];
       for (let i = 0; i < settings.runs; i++) uploads.push(await timedUpload(target, bigFile, 'upload.bin', settings.fileSize, bigSha));
+      // The same, with a client that only moves bytes (like curl against vsftpd).
+      const rawDownloads: number[] = [];
+      for (let i = 0; i < settings.runs; i++) rawDownloads.push(await timedRawDownload(target, 'big.bin', settings.fileSize, bigSha));
+      const rawUploads: number[] = [];
+      for (let i = 0; i < settings.runs; i++) rawUploads.push(await timedRawUpload(target, bigFile, 'upload.bin', settings.fileSize, bigSha));
       await fs.rm(path.join(root, 'upload.bin'), { force: true });
+      const rawDown = measured(rawDownloads);
+      const rawUp = measured(rawUploads);
+      result.rawDownload = { ...rawDown, ...of(rawDown.median), bytes: settings.fileSize };
+      result.rawUpload = { ...rawUp, ...of(rawUp.median), bytes: settings.fileSize };
       const down = measured(downloads);
       result.download = {
         ...down,

@@ -46,6 +46,8 @@ describe('bench --quick', () => {
       ['download of loopback', saved.download?.ofLoopback1m],
       ['hash share', saved.download?.hashShareOfTime],
       ['upload', saved.upload?.median],
+      ['raw download', saved.rawDownload?.median],
+      ['raw upload', saved.rawUpload?.median],
       ['upload of loopback', saved.upload?.ofLoopback128k],
       ['burst wall', saved.burst?.wallMs],
       ['burst clients/s', saved.burst?.clientsPerSec],
