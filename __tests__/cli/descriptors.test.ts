@@ -1,11 +1,13 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { RawConnection } from '../helpers/raw-connection';
+import { spawnServer, type ServerProcess } from '../helpers/server-process';
 
-const BIN = path.join(__dirname, '..', '..', 'bin', 'ftp-server.js');
+/** The CLI server under `ulimit -n 64`: a low descriptor limit for this one process only. */
+const startLimited = (dir: string): Promise<ServerProcess> =>
+  spawnServer(['--host', '127.0.0.1', '--port', '0', '--root', 'files', '--log-dir', 'logs', '--rate-limit', '0', '--max-connections-per-ip', '500'], dir, 15_000, { fdLimit: 64 });
 
 /** CPU time (user + system, in clock ticks) the process has used so far. */
 async function cpuTicks(pid: number): Promise<number> {
@@ -34,27 +36,10 @@ function tryConnect(port: number): Promise<{ socket: net.Socket; greeted: boolea
 
 it('sizes itself to the open-file limit, refuses the excess cleanly, does not spin, and recovers', async () => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ftp-emfile-'));
-  // A low descriptor limit for this one server process only.
-  const child = spawn('bash', ['-c', `ulimit -n 64 && exec "${process.execPath}" "${BIN}" --host 127.0.0.1 --port 0 --root files --log-dir logs --rate-limit 0 --max-connections-per-ip 500`], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
+  const server = await startLimited(dir);
+  const { port, pid } = server;
   const sockets: net.Socket[] = [];
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no banner: ${output}`)), 15_000);
-      child.stdout.on('data', () => {
-        const match = /listening on 127\.0\.0\.1:(\d+)/.exec(output);
-        if (match) {
-          clearTimeout(timer);
-          resolve(Number(match[1]));
-        }
-      });
-    });
-
     let refused = 0;
     for (let i = 0; i < 100; i++) {
       const { socket, greeted } = await tryConnect(port);
@@ -65,13 +50,14 @@ it('sizes itself to the open-file limit, refuses the excess cleanly, does not sp
     expect(refused).toBeGreaterThanOrEqual(5);
 
     // Still out of descriptors: the server must idle, not busy-loop on accept.
-    const before = await cpuTicks(child.pid!);
+    const before = await cpuTicks(pid);
     await new Promise((r) => setTimeout(r, 1_000));
-    const used = (await cpuTicks(child.pid!)) - before;
+    const used = (await cpuTicks(pid)) - before;
     expect(used).toBeLessThan(30); // ticks are 1/100 s: under 30% of a core
 
     // It sized itself to the limit at start, refused the excess with a
     // greeting, and said so without a line per refused connection.
+    const output = server.output();
     expect(output).toMatch(/WARNING - The open-file limit \(64\) leaves room for 40 connections: --max-connections 1000 lowered to 40/);
     expect(output).toMatch(/WARNING - Refused connection from 127\.0\.0\.1:\d+: Connection limit reached \(503\)/);
     expect(output.match(/Refused connection/g)!.length).toBeLessThanOrEqual(2);
@@ -89,11 +75,10 @@ it('sizes itself to the open-file limit, refuses the excess cleanly, does not sp
       if (!served) await new Promise((r) => setTimeout(r, 100));
     }
     expect(served).toBe(true);
-    expect(child.exitCode).toBeNull();
+    expect(server.child.exitCode).toBeNull();
   } finally {
     for (const socket of sockets) socket.destroy();
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await server.stop();
     await fs.rm(dir, { recursive: true, force: true });
   }
 });
@@ -105,25 +90,10 @@ it('answers 500 when opening a file hits the descriptor limit, says so once, and
   const handle = await fs.open(path.join(dir, 'files', 'big.bin'), 'w');
   await handle.truncate(8 * 1024 * 1024);
   await handle.close();
-  const child = spawn('bash', ['-c', `ulimit -n 64 && exec "${process.execPath}" "${BIN}" --host 127.0.0.1 --port 0 --root files --log-dir logs --rate-limit 0 --max-connections-per-ip 500`], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
+  const server = await startLimited(dir);
+  const { port } = server;
   const held: RawConnection[] = [];
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no banner: ${output}`)), 15_000);
-      child.stdout.on('data', () => {
-        const match = /listening on 127\.0\.0\.1:(\d+)/.exec(output);
-        if (match) {
-          clearTimeout(timer);
-          resolve(Number(match[1]));
-        }
-      });
-    });
     const codes: number[] = [];
     for (let i = 0; i < 40 && !codes.includes(500); i++) {
       const opened = await RawConnection.open(port).catch(() => undefined);
@@ -139,6 +109,7 @@ it('answers 500 when opening a file hits the descriptor limit, says so once, and
       if (reply.code === 500) expect(reply.message).toBe('Internal server error');
     }
     expect(codes).toContain(500);
+    const output = server.output();
     expect(output).toMatch(/ERROR - GET: Out of file descriptors; answering 500 until some close/);
     expect(output.match(/Out of file descriptors/g)!.length).toBeLessThanOrEqual(2);
 
@@ -158,11 +129,10 @@ it('answers 500 when opening a file hits the descriptor limit, says so once, and
       if (!served) await new Promise((r) => setTimeout(r, 100));
     }
     expect(served).toBe(true);
-    expect(child.exitCode).toBeNull();
+    expect(server.child.exitCode).toBeNull();
   } finally {
     for (const conn of held) conn.close();
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await server.stop();
     await fs.rm(dir, { recursive: true, force: true });
   }
 });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { RawConnection } from '../helpers/raw-connection';
-import { mib, readRss, sampleRss, spawnServer, type ServerProcess } from './server-process';
+import { mib, readRss, sampleRss, spawnServer, type ServerProcess } from '../helpers/server-process';
 
 jest.setTimeout(60_000);
 

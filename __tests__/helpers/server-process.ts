@@ -22,9 +22,22 @@ export interface ServerProcess {
   stop(timeoutMs?: number): Promise<number | null>;
 }
 
-/** Start `node bin/ftp-server.js …args` in `cwd` and wait for its listening banner. */
-export async function spawnServer(args: string[], cwd: string, startTimeoutMs = 20_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Start `node bin/ftp-server.js …args` in `cwd` and wait for its listening
+ * banner. With `fdLimit`, the server runs under `ulimit -n fdLimit` (bash
+ * `exec`s node, so the PID is still the server's).
+ */
+export async function spawnServer(
+  args: string[],
+  cwd: string,
+  startTimeoutMs = 20_000,
+  options: { fdLimit?: number } = {},
+): Promise<ServerProcess> {
+  const quoted = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const child =
+    options.fdLimit === undefined
+      ? spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('bash', ['-c', `ulimit -n ${options.fdLimit} && exec ${quoted}`], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const listeners = new Set<() => void>();
   const collect = (data: Buffer) => {
