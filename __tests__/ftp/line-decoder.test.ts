@@ -140,6 +140,15 @@ describe('LineDecoder: Telnet', () => {
     }
   });
 
+  it('still gets ABOR through when the urgent DM of IAC DM was lost (IAC then A)', () => {
+    // RFC 959 §4.1.3 clients send the Synch (IAC DM) as urgent data: the DM
+    // is the urgent byte, and the kernel keeps it back.
+    const input = bytes([IAC, IP, IAC], 'ABOR\r\nNOOP\r\n');
+    for (let cut = 0; cut <= input.length; cut++) {
+      expect(decodeSplit(input, [cut])).toEqual([{ kind: 'telnet', command: 'IP' }, ...lines('ABOR', 'NOOP')]);
+    }
+  });
+
   it('keeps a 0xF2 byte that does not follow IAC IP as data', () => {
     expect(decodeSplit(bytes([DM], 'X\r\n'), [])).toEqual([{ kind: 'bad_encoding', bytes: 2 }]);
   });

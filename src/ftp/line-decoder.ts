@@ -8,8 +8,9 @@
  * - Telnet: `IAC IAC` is a literal 0xFF; `IAC WILL|WONT|DO|DONT <opt>` is
  *   dropped (FTP never negotiates options: RFC 1123 §4.1.2.12); `IAC SB … IAC
  *   SE` is dropped; `IAC IP` and `IAC DM` come out as events, because a client
- *   aborting a transfer sends `IAC IP IAC DM ABOR`; any other `IAC x` is
- *   dropped.
+ *   aborting a transfer sends `IAC IP IAC DM ABOR`; any other command
+ *   `IAC x` is dropped, and an IAC before a byte that is no command is
+ *   dropped alone (its command byte was lost as urgent data).
  * - Lines: `CR LF` ends a line, and so does a bare `LF` (many clients and
  *   scripts send one). `CR NUL` is a literal CR inside the line, as RFC 2640
  *   §3.1 prescribes for a pathname holding a CR. Any other byte after a CR
@@ -60,6 +61,8 @@ const SB = 0xfa;
 const DM = 0xf2;
 const IP = 0xf4;
 const SE = 0xf0;
+/** EOF (RFC 1184), the lowest Telnet command code. */
+const FIRST_COMMAND = 0xec;
 
 const ABOR = Buffer.from('ABOR');
 
@@ -243,6 +246,12 @@ export class LineDecoder {
       return { kind: 'telnet', command: 'IP' };
     }
     if (byte === DM) return { kind: 'telnet', command: 'DM' };
+    // Below EOF (236) no byte is a Telnet command. Seen after IAC, it means
+    // the command byte was lost: a client that sends the Synch (IAC DM) as
+    // urgent data, as RFC 959 §4.1.3 describes, loses the DM to a socket
+    // without SO_OOBINLINE, and the next byte is the A of ABOR. Drop the
+    // IAC, keep the byte.
+    if (byte < FIRST_COMMAND) return this.atData(byte);
     return null;
   }
 
