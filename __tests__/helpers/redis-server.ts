@@ -10,12 +10,17 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-/** Throws with the install command when `program` is not on PATH. */
-export function requireTool(program: string, debianPackage: string): void {
-  const found = spawnSync('sh', ['-c', `command -v ${program}`], { encoding: 'utf8' });
-  if (found.status !== 0) {
+/** Where Debian puts daemons; a non-login PATH may lack them. */
+const SYSTEM_DIRS = ['/usr/sbin', '/sbin', '/usr/local/sbin'];
+
+/** The full path of `program`; throws with the install command when it is not installed. */
+export function requireTool(program: string, debianPackage: string): string {
+  const PATH = [process.env.PATH ?? '', ...SYSTEM_DIRS].join(':');
+  const found = spawnSync('sh', ['-c', `command -v ${program}`], { encoding: 'utf8', env: { ...process.env, PATH } });
+  if (found.status !== 0 || !found.stdout.trim()) {
     throw new Error(`${program} is not installed; this test needs it: apt-get install -y ${debianPackage} (.ci/run installs it)`);
   }
+  return found.stdout.trim();
 }
 
 /** A port that was free a moment ago on 127.0.0.1. Callers retry on a clash. */
@@ -37,15 +42,16 @@ export class RedisServer {
   private constructor(
     readonly port: number,
     private readonly dir: string,
+    private readonly program: string,
   ) {}
 
   /** Start one on a free port (retried if another process takes the port first). */
   static async start(): Promise<RedisServer> {
-    requireTool('redis-server', 'redis-server');
+    const program = requireTool('redis-server', 'redis-server');
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'redis-test-'));
     let lastError: unknown;
     for (let attempt = 0; attempt < 5; attempt += 1) {
-      const server = new RedisServer(await freePort(), dir);
+      const server = new RedisServer(await freePort(), dir, program);
       try {
         await server.start();
         return server;
@@ -70,7 +76,7 @@ export class RedisServer {
   async start(timeoutMs = 10_000): Promise<void> {
     if (this.child) throw new Error('redis-server is already running');
     const child = spawn(
-      'redis-server',
+      this.program,
       ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, '--loglevel', 'warning'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
