@@ -303,6 +303,27 @@ describe('PROXY gate on real sockets', () => {
   });
 });
 
+test('a handler that throws costs that connection only, with an ERROR line', async () => {
+  const log = new MemoryLog();
+  const clock = new FakeClock();
+  const acceptor = createProxyAcceptor({ trusted: TrustedProxies.parse(BALANCER), clock, log, throttle: new LogThrottle(clock) }, () => {
+    throw new Error('bug in the session');
+  });
+  const server = net.createServer(acceptor);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const socket = await connect((server.address() as net.AddressInfo).port, BALANCER);
+    const reply = readAll(socket);
+    socket.write(v2Inet4('192.0.2.1', 4242));
+    expect((await reply).text).toBe('');
+    expect(log.lines).toEqual([
+      { level: 'ERROR', label: 'main', message: `Handing on the connection from 192.0.2.1:4242 (via proxy ${BALANCER}:${socket.port}) failed (bug in the session)` },
+    ]);
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
 describe('--trusted-proxies parsing', () => {
   test('addresses and CIDR blocks of both families, IPv4 also as mapped IPv6', () => {
     const trusted = TrustedProxies.parse(' 10.0.0.0/8 , 192.0.2.7, fd00::/8, ::1 ');

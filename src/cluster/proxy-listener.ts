@@ -113,7 +113,13 @@ export function createProxyAcceptor(
         }
         if (step.rest.length > 0) socket.unshift(step.rest);
         const remote = step.header.command === 'proxy' ? step.header.source : proxy;
-        onConnection({ socket, remote, proxy, header: step.header });
+        try {
+          onConnection({ socket, remote, proxy, header: step.header });
+        } catch (err) {
+          // A bug downstream must cost one connection, not the process.
+          options.log.error(`Handing on the connection from ${label(remote)} (via proxy ${peer}) failed`, err);
+          socket.destroy();
+        }
       }
     };
     const onClose = () => {
