@@ -23,7 +23,8 @@ import os from 'node:os';
 import Redis from 'ioredis';
 import type { Clock, Timer } from '../util/clock';
 import type { SharedLimits } from './draft-core';
-import { ADMIT, FORGET, LOGIN_FAILURE, REFRESH, RELEASE, SYNC } from './redis-scripts';
+import { withScripts, type AdmitVerdict, type ScriptedRedis } from './redis-scripts';
+import { SlotLedger } from './slot-ledger';
 
 /** Lease refresh interval and lifetime: a dead node's counts are gone within the lifetime. */
 export const DEFAULT_REFRESH_MS = 5_000;
@@ -60,18 +61,6 @@ export interface RedisLimitsOptions {
   onUp?(): void;
 }
 
-type Verdict = 'ok' | 'banned' | 'rate_limited' | 'max_connections_per_ip';
-
-/** The scripts, as ioredis defines them on the client (EVALSHA, EVAL on NOSCRIPT). */
-interface ScriptedRedis extends Redis {
-  ftpAdmit(ban: string, rate: string, conn: string, ...args: Array<string | number>): Promise<Verdict>;
-  ftpRelease(conn: string, node: string): Promise<number>;
-  ftpLoginFailure(ban: string, fail: string, ...args: Array<string | number>): Promise<[number, number]>;
-  ftpRefresh(numKeys: number, ...args: Array<string | number>): Promise<number>;
-  ftpSync(numKeys: number, ...args: Array<string | number>): Promise<number>;
-  ftpForget(numKeys: number, ...args: Array<string | number>): Promise<number>;
-}
-
 /** {@link SharedLimits} in Redis; see the module comment. */
 export class RedisLimits implements SharedLimits {
   readonly nodeId: string;
@@ -79,19 +68,13 @@ export class RedisLimits implements SharedLimits {
   private readonly redis: ScriptedRedis;
   private readonly leaseMs: number;
   private readonly refreshMs: number;
-  /** Slots this node holds in Redis, per IP key: the truth Redis is synced to. */
-  private readonly owned = new Map<string, number>();
-  /** IPs whose count in Redis may differ from `owned` (a command failed without a clear answer). */
-  private readonly dirty = new Set<string>();
+  /** The slots this node holds in Redis: the truth Redis is synced to. */
+  private readonly ledger = new SlotLedger();
   private readonly member: () => string;
   private up = false;
   private closed = false;
-  /** Set until the first sync after start: drop fields an earlier process with this id left. */
+  /** Whether the first sync ran: it drops fields an earlier process with this id left, and registers the lease. */
   private cleaned = false;
-  private inflight = 0;
-  private idleWaiters: Array<() => void> = [];
-  /** While a sync writes counts, new operations wait for it (see sync()). */
-  private barrier: Promise<void> | undefined;
   private syncing: Promise<void> | undefined;
   private readonly timer: Timer;
   private readonly firstSync: Promise<void>;
@@ -114,7 +97,7 @@ export class RedisLimits implements SharedLimits {
     this.firstSync = new Promise((resolve) => (this.resolveFirstSync = resolve));
 
     const retry = options.retryDelayMs ?? ((attempt: number) => Math.min(attempt * 250, 2_000));
-    this.redis = new Redis(options.url, {
+    this.redis = withScripts(new Redis(options.url, {
       connectTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
       // Fail at once while disconnected: the caller decides locally instead of waiting.
@@ -125,13 +108,7 @@ export class RedisLimits implements SharedLimits {
       retryStrategy: (attempt) => retry(attempt),
       disableClientInfo: true,
       connectionName: `ftp-server:${this.nodeId}`.replace(/[^\x21-\x7e]/g, '_'),
-    }) as ScriptedRedis;
-    this.redis.defineCommand('ftpAdmit', { lua: ADMIT, numberOfKeys: 3 });
-    this.redis.defineCommand('ftpRelease', { lua: RELEASE, numberOfKeys: 1 });
-    this.redis.defineCommand('ftpLoginFailure', { lua: LOGIN_FAILURE, numberOfKeys: 2 });
-    this.redis.defineCommand('ftpRefresh', { lua: REFRESH });
-    this.redis.defineCommand('ftpSync', { lua: SYNC });
-    this.redis.defineCommand('ftpForget', { lua: FORGET });
+    }));
     this.redis.on('ready', () => void this.sync());
     // One report per failed connection attempt, and one when a working connection is lost.
     this.redis.on('error', (err: Error) => this.down(describe(err)));
@@ -154,10 +131,10 @@ export class RedisLimits implements SharedLimits {
 
   /** Slots this node holds in Redis for `ipKey`. */
   heldSlots(ipKey: string): number {
-    return this.owned.get(ipKey) ?? 0;
+    return this.ledger.slots(ipKey);
   }
 
-  async admit(ipKey: string, opts: { rateLimit: number; windowMs: number; maxPerIp: number }): Promise<Verdict> {
+  async admit(ipKey: string, opts: { rateLimit: number; windowMs: number; maxPerIp: number }): Promise<AdmitVerdict> {
     checkCount('rateLimit', opts.rateLimit);
     checkCount('maxPerIp', opts.maxPerIp);
     if (opts.rateLimit > 0 && !(Number.isInteger(opts.windowMs) && opts.windowMs > 0)) {
@@ -176,18 +153,15 @@ export class RedisLimits implements SharedLimits {
         this.leaseMs,
         this.member(),
       );
-      if (verdict === 'ok') this.owned.set(ipKey, this.heldSlots(ipKey) + 1);
+      if (verdict === 'ok') this.ledger.take(ipKey);
       return verdict;
     });
   }
 
   async release(ipKey: string): Promise<void> {
-    const held = this.heldSlots(ipKey);
-    if (held === 0) return;
     // Counted as given back now, whatever Redis answers: a failed release is
     // written right by the next sync, never given back twice.
-    if (held === 1) this.owned.delete(ipKey);
-    else this.owned.set(ipKey, held - 1);
+    if (!this.ledger.give(ipKey)) return;
     await this.guarded(ipKey, () => this.redis.ftpRelease(this.key('conn', ipKey), this.nodeId));
   }
 
@@ -224,14 +198,12 @@ export class RedisLimits implements SharedLimits {
     this.timer.cancel();
     if (this.redis.status === 'ready') {
       try {
-        await this.barrier;
-        await this.idle();
-        await this.forget([...this.owned.keys()].map((ip) => this.key('conn', ip)), true);
+        await this.ledger.exclusive(() => this.forget(this.ledger.ips().map((ip) => this.key('conn', ip)), true));
       } catch {
         // The lease expires on its own.
       }
     }
-    this.owned.clear();
+    this.ledger.clear();
     this.up = false;
     try {
       if (this.redis.status === 'ready') await this.redis.quit();
@@ -246,31 +218,21 @@ export class RedisLimits implements SharedLimits {
   }
 
   /**
-   * Run one operation: after any sync in progress, counted while in flight.
-   * A failure marks `ipKey`'s count as unsure (written back by the next sync)
-   * and is reported; a success while nothing is unsure means Redis is healthy.
+   * Run one operation through the ledger. A failure marks `ipKey`'s count as
+   * unsure (written back by the next sync) and is reported; a success while
+   * nothing is unsure means Redis is healthy.
    */
   private async guarded<T>(ipKey: string | undefined, operation: () => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('shared limits are closed');
-    while (this.barrier) await this.barrier;
-    this.inflight += 1;
     try {
-      const result = await operation();
-      if (this.dirty.size === 0 && !this.syncing) this.markUp();
+      const result = await this.ledger.run(operation, ipKey);
+      // Healthy only once registered (first sync) and with nothing left to write back.
+      if (this.cleaned && !this.ledger.hasUnsure && !this.syncing) this.markUp();
       return result;
     } catch (err) {
-      if (ipKey !== undefined) this.dirty.add(ipKey);
       this.down(describe(err));
       throw err;
-    } finally {
-      this.inflight -= 1;
-      if (this.inflight === 0) this.idleWaiters.splice(0).forEach((wake) => wake());
     }
-  }
-
-  private idle(): Promise<void> {
-    if (this.inflight === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** One sync at a time; callers share the one running. */
@@ -281,42 +243,37 @@ export class RedisLimits implements SharedLimits {
   }
 
   /**
-   * Write this node's counts into Redis. New operations wait, and the ones in
-   * flight finish first (each within the command timeout), so the counts
-   * written are exact: every earlier command has run or failed (a failed one
-   * is overwritten here), and every later one runs after this.
+   * Write this node's counts into Redis, exclusively (slot-ledger.ts): every
+   * earlier command has run or failed (a failed one is overwritten here), and
+   * every later one runs after this, so what is written is exact.
    */
   private async writeCounts(): Promise<void> {
-    let open!: () => void;
-    this.barrier = new Promise((resolve) => (open = resolve));
     try {
-      await this.idle();
-      if (!this.cleaned) {
-        await this.forgetStale();
-        this.cleaned = true;
-      }
-      const ips = [...new Set([...this.owned.keys(), ...this.dirty])];
-      const lease = this.key('node', this.nodeId);
-      if (ips.length === 0) await this.redis.ftpSync(1, lease, this.leaseMs, this.nodeId);
-      for (let i = 0; i < ips.length; i += BATCH) {
-        const batch = ips.slice(i, i + BATCH);
-        await this.redis.ftpSync(
-          1 + batch.length,
-          lease,
-          ...batch.map((ip) => this.key('conn', ip)),
-          this.leaseMs,
-          this.nodeId,
-          ...batch.map((ip) => this.heldSlots(ip)),
-        );
-      }
-      ips.forEach((ip) => this.dirty.delete(ip));
+      await this.ledger.exclusive(async () => {
+        if (!this.cleaned) {
+          await this.forgetStale();
+          this.cleaned = true;
+        }
+        const counts = this.ledger.snapshot();
+        const lease = this.key('node', this.nodeId);
+        if (counts.length === 0) await this.redis.ftpSync(1, lease, this.leaseMs, this.nodeId);
+        for (let i = 0; i < counts.length; i += BATCH) {
+          const batch = counts.slice(i, i + BATCH);
+          await this.redis.ftpSync(
+            1 + batch.length,
+            lease,
+            ...batch.map(([ip]) => this.key('conn', ip)),
+            this.leaseMs,
+            this.nodeId,
+            ...batch.map(([, slots]) => slots),
+          );
+        }
+        this.ledger.settled(counts.map(([ip]) => ip));
+      });
       this.markUp();
       this.resolveFirstSync();
     } catch (err) {
       this.down(describe(err));
-    } finally {
-      this.barrier = undefined;
-      open();
     }
   }
 
@@ -343,11 +300,11 @@ export class RedisLimits implements SharedLimits {
   private async tick(): Promise<void> {
     try {
       if (this.closed || this.redis.status !== 'ready') return;
-      if (!this.up || this.dirty.size > 0) {
+      if (!this.up || this.ledger.hasUnsure) {
         await this.sync();
         return;
       }
-      const keys = [this.key('node', this.nodeId), ...[...this.owned.keys()].map((ip) => this.key('conn', ip))];
+      const keys = [this.key('node', this.nodeId), ...this.ledger.ips().map((ip) => this.key('conn', ip))];
       let leaseHeld = true;
       for (let i = 0; i < keys.length; i += BATCH) {
         const batch = keys.slice(i, i + BATCH);

@@ -14,9 +14,14 @@
  *   P fail:<ipKey>   zset of failed-login times, PX window
  *   P ban:<ipKey>    "1", PX ban length
  *
+ * `withScripts` defines them on an ioredis client (EVALSHA, and EVAL again
+ * when Redis answers NOSCRIPT after a restart).
+ *
  * Scripts read other nodes' lease keys by name (`P node:<id>`), which Redis
  * allows on a single server (and with Sentinel) but not on Redis Cluster.
  */
+
+import type Redis from 'ioredis';
 
 /** Shared prelude: Redis' clock in milliseconds. */
 const NOW = `
@@ -131,3 +136,27 @@ for i = 2, #KEYS do redis.call('HDEL', KEYS[i], ARGV[1]) end
 if ARGV[2] == '1' then redis.call('DEL', KEYS[1]) end
 return #KEYS - 1
 `;
+
+export type AdmitVerdict = 'ok' | 'banned' | 'rate_limited' | 'max_connections_per_ip';
+
+/** An ioredis client with the scripts above as commands. */
+export interface ScriptedRedis extends Redis {
+  ftpAdmit(ban: string, rate: string, conn: string, ...args: Array<string | number>): Promise<AdmitVerdict>;
+  ftpRelease(conn: string, node: string): Promise<number>;
+  ftpLoginFailure(ban: string, fail: string, ...args: Array<string | number>): Promise<[number, number]>;
+  /** The rest take the number of keys first: a node holds slots in any number of hashes. */
+  ftpRefresh(numKeys: number, ...args: Array<string | number>): Promise<number>;
+  ftpSync(numKeys: number, ...args: Array<string | number>): Promise<number>;
+  ftpForget(numKeys: number, ...args: Array<string | number>): Promise<number>;
+}
+
+/** Define the scripts on `redis` as commands. */
+export function withScripts(redis: Redis): ScriptedRedis {
+  redis.defineCommand('ftpAdmit', { lua: ADMIT, numberOfKeys: 3 });
+  redis.defineCommand('ftpRelease', { lua: RELEASE, numberOfKeys: 1 });
+  redis.defineCommand('ftpLoginFailure', { lua: LOGIN_FAILURE, numberOfKeys: 2 });
+  redis.defineCommand('ftpRefresh', { lua: REFRESH });
+  redis.defineCommand('ftpSync', { lua: SYNC });
+  redis.defineCommand('ftpForget', { lua: FORGET });
+  return redis as ScriptedRedis;
+}
