@@ -5,6 +5,7 @@ import { Accounts, type AnonymousAccess } from '../../src/auth/accounts';
 import type { LoginPolicy } from '../../src/auth/login-guard';
 import { hashPassword, type ScryptParams } from '../../src/auth/password-hash';
 import { saveUsersFile, type UsersData } from '../../src/auth/users-file';
+import type { ServerLimits } from '../../src/config/defaults';
 import { MemoryLog } from '../../src/logging/log';
 import type { Permission } from '../../src/server/access';
 import { FileServer, type TlsCredentials } from '../../src/server/file-server';
@@ -52,6 +53,9 @@ export async function startAuthServer(options: {
   policy?: Partial<LoginPolicy>;
   clock?: Clock;
   tls?: TlsCredentials;
+  limits?: Partial<ServerLimits>;
+  /** scrypt runs at once, all addresses together (the server's default is 2). */
+  maxConcurrentHashes?: number;
   /** Runs after the folders exist, before the server starts (symlinks, files). */
   prepare?: (dirs: { root: string; outside: string }) => Promise<void>;
 } = {}): Promise<AuthServer> {
@@ -71,6 +75,7 @@ export async function startAuthServer(options: {
     policy: { failureDelayMs: 0, maxFailureDelayMs: 0, ...options.policy },
     scrypt: TEST_SCRYPT,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.maxConcurrentHashes ? { maxConcurrentHashes: options.maxConcurrentHashes } : {}),
     log,
   });
   const server = await FileServer.start({
@@ -79,7 +84,7 @@ export async function startAuthServer(options: {
     port: 0,
     log,
     ...(options.clock ? { clock: options.clock } : {}),
-    limits: { shutdownGraceMs: 2_000 },
+    limits: { shutdownGraceMs: 2_000, ...options.limits },
     authenticator: accounts,
     guestStorage: accounts.guestStorage,
     bans: accounts,

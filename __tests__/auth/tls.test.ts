@@ -89,17 +89,28 @@ it('speaks TLS only: a plain client never sees a cleartext greeting', async () =
 });
 
 it.each([
-  ['TLS 1.1', { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0' }],
-  ['a CBC cipher on TLS 1.2', { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-SHA' }],
-] as const)('refuses %s', async (_what, options) => {
-  const outcome = await new Promise<string>((resolve) => {
-    const socket = tls.connect({ host: '127.0.0.1', port: srv.port, ca: pair.cert, ...options }, () => {
-      resolve(`connected with ${socket.getProtocol()} ${socket.getCipher().name}`);
-      socket.destroy();
+  ['TLS 1.1', { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0' }, 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'ERR_SSL_UNSUPPORTED_PROTOCOL'],
+  ['a CBC cipher on TLS 1.2', { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-SHA' }, 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', 'ERR_SSL_NO_SHARED_CIPHER'],
+] as const)('refuses %s: the server answers with a TLS alert, logs why, and goes on serving', async (_what, options, alert, reason) => {
+  // A server of its own: handshake failures are logged once per address per 10 s.
+  const own = await startAuthServer({ users: [ALICE], tls: { cert: pair.cert, key: pair.key } });
+  try {
+    const outcome = await new Promise<string>((resolve) => {
+      const socket = tls.connect({ host: '127.0.0.1', port: own.port, ca: pair.cert, ...options }, () => {
+        resolve(`connected with ${socket.getProtocol()} ${socket.getCipher().name}`);
+        socket.destroy();
+      });
+      socket.on('error', (err: NodeJS.ErrnoException) => resolve(`refused ${err.code}`));
     });
-    socket.on('error', (err: NodeJS.ErrnoException) => resolve(`refused ${err.code}`));
-  });
-  expect(outcome).toMatch(/^refused/);
+    // The alert the server sent, not a reset or a closed socket (what a crash would give).
+    expect(outcome).toBe(`refused ${alert}`);
+    await until(() => own.log.lines.some((l) => l.level === 'WARNING' && new RegExp(`^TLS handshake failed from 127\\.0\\.0\\.1:\\d+: ${reason}$`).test(l.message)));
+    const client = await FtpClient.connect({ host: '127.0.0.1', port: own.port, timeoutMs: 5_000, tls: { ca: pair.cert } });
+    expect(client.greeting).toMatchObject({ code: 200 });
+    await client.quit();
+  } finally {
+    await own.stop();
+  }
 });
 
 it('sends refusal greetings over TLS too (a banned IP gets 429)', async () => {

@@ -9,13 +9,14 @@ import { silentLog, type Log } from '../logging/log';
 import { AuthRequiredError, ProtocolError } from '../protocol/errors';
 import type { Authenticator, Permission, Principal } from '../server/access';
 import type { Storage } from '../storage/storage';
+import { addressKey } from '../util/address-key';
 import { systemClock, type Clock } from '../util/clock';
 import { HomeFolderError, HomeFolders } from './home-folders';
 import { LoginGuard, type LoginPolicy } from './login-guard';
 import { DEFAULT_SCRYPT, dummyHash, HashGate, MAX_PASSWORD_BYTES, parsePasswordHash, verifyPassword, type PasswordHash, type ScryptParams } from './password-hash';
 import { PermissionStorage } from './permission-storage';
 import { UserDirectory } from './user-directory';
-import { normaliseHome } from './users-file';
+import { normaliseHome, type UserRecord } from './users-file';
 
 /** The user name of the guest login, when anonymous access is on. */
 export const ANONYMOUS_USER = 'anonymous';
@@ -45,6 +46,8 @@ export interface AccountsOptions {
 }
 
 const WRONG = 'Wrong user name or password';
+const BANNED = 'Too many failed logins from your address; try again later';
+const BUSY = 'Too many logins in progress from your address; try again later';
 
 /** See the module comment. Build with {@link Accounts.open}. */
 export class Accounts implements Authenticator {
@@ -123,23 +126,21 @@ export class Accounts implements Authenticator {
   }
 
   async login(username: string, password: string, ip: string): Promise<Principal> {
-    if (this.guard.isBanned(ip)) {
-      // No password check at all during a ban: guesses on a connection opened
-      // before it must not keep going.
-      await this.pause(this.guard.policy.maxFailureDelayMs);
-      throw new AuthRequiredError('Too many failed logins from your address; try again later');
-    }
+    if (this.guard.isBanned(ip)) return this.refuseBanned();
     if (this.anonymousPermissions && username.toLowerCase() === ANONYMOUS_USER) {
       return { name: ANONYMOUS_USER, permissions: this.anonymousPermissions, storage: this.anonymousStorage! };
     }
-    const user = await this.directory?.lookup(username);
-    const stored = user && parsePasswordHash(user.password);
-    const usable = Buffer.byteLength(password, 'utf8') <= MAX_PASSWORD_BYTES;
-    // The same scrypt work whether or not the user exists: a wrong name and
-    // a wrong password must take the same time.
-    const matches = await this.gate.run(() => verifyPassword(usable ? password : '', stored ?? this.dummyHash()));
-    if (!user || !stored || !usable || !matches) return this.fail(username, ip);
-    this.guard.recordSuccess(ip);
+    // Known and unknown names queue alike, so the wait reveals nothing either.
+    const leave = await this.guard.enter(ip);
+    if (!leave) return this.refuseUnchecked(BUSY);
+    let user: UserRecord | undefined;
+    try {
+      // The ban may have begun while this login waited for its turn.
+      user = this.guard.isBanned(ip) ? undefined : await this.check(username, password, ip);
+    } finally {
+      leave();
+    }
+    if (!user) return this.refuseBanned();
     const permissions = new Set(user.permissions);
     let storage: Storage;
     try {
@@ -149,6 +150,34 @@ export class Accounts implements Authenticator {
       throw new ProtocolError(500, 'Internal server error');
     }
     return { name: username, permissions, storage: new PermissionStorage(storage, permissions, 'this user') };
+  }
+
+  /**
+   * The password check proper, during the address's turn: the failure is
+   * counted the moment it is known (so the next login in line already sees
+   * a ban it caused), and its delay is served before the turn ends (so
+   * parallel connections cannot skip the delays). `undefined` when the
+   * address was banned meanwhile.
+   */
+  private async check(username: string, password: string, ip: string): Promise<UserRecord | undefined> {
+    const user = await this.directory?.lookup(username);
+    const stored = user && parsePasswordHash(user.password);
+    const usable = Buffer.byteLength(password, 'utf8') <= MAX_PASSWORD_BYTES;
+    // The same scrypt work whether or not the user exists: a wrong name and
+    // a wrong password must take the same time.
+    const matches = await this.gate.run(() => verifyPassword(usable ? password : '', stored ?? this.dummyHash()));
+    const right = user !== undefined && stored !== undefined && usable && matches;
+    if (this.guard.isBanned(ip)) {
+      // Banned while this password was hashed (by a guess checked beside
+      // it): no login, not even with the right password.
+      if (right) {
+        this.log.warn(`Refused the right password for '${printable(username)}' from ${ip}: the address was banned while it was checked`);
+      }
+      return undefined;
+    }
+    if (!right) return this.fail(username, ip);
+    this.guard.recordSuccess(ip);
+    return user;
   }
 
   /** A hash nobody matches, with the parameters most accounts use. */
@@ -166,10 +195,25 @@ export class Accounts implements Authenticator {
       `Failed login as '${printable(username)}' from ${ip} (${verdict.failures} in the last ${windowMs / 1000} s); answering in ${verdict.delayMs} ms`,
     );
     if (verdict.banned) {
-      this.log.warn(`Banned ${ip} for ${banMs / 1000} s after ${verdict.failures} failed logins within ${windowMs / 1000} s: new connections get 429`);
+      const key = addressKey(ip);
+      const whole = key === ip ? '' : ` (all of ${key})`;
+      this.log.warn(`Banned ${ip}${whole} for ${banMs / 1000} s after ${verdict.failures} failed logins within ${windowMs / 1000} s: new connections get 429`);
     }
     await this.pause(verdict.delayMs);
     throw new AuthRequiredError(WRONG);
+  }
+
+  /**
+   * `401` without any password check, after the longest failure delay: a
+   * connection opened before the ban must not keep guessing, nor quickly.
+   */
+  private refuseBanned(): Promise<never> {
+    return this.refuseUnchecked(BANNED);
+  }
+
+  private async refuseUnchecked(message: string): Promise<never> {
+    await this.pause(this.guard.policy.maxFailureDelayMs);
+    throw new AuthRequiredError(message);
   }
 
   private pause(ms: number): Promise<void> {

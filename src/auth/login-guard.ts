@@ -1,13 +1,21 @@
 /**
- * Brute-force defence, per client IP: each failed login is answered after a
- * delay that doubles with the IP's recent failures (capped), and an IP with
+ * Brute-force defence, per client address (an IPv4 address or an IPv6 /64,
+ * see {@link addressKey}): each failed login is answered after a delay that
+ * doubles with the address's recent failures (capped), and an address with
  * too many failures within a window is banned for a while — its new
  * connections get a `429` greeting and its logins fail without a check.
+ *
+ * Only a few logins per address are checked at once ({@link LoginGuard.enter});
+ * the rest wait their turn. Without that, guesses sent in parallel on many
+ * connections all pass the ban check before the first of them has failed.
  *
  * Pure bookkeeping on an injected clock: no timers, no I/O, so the window
  * and the ban's expiry are tested by moving a fake clock.
  */
+import { addressKey } from '../util/address-key';
 import type { Clock } from '../util/clock';
+
+export { addressKey } from '../util/address-key';
 
 /** The policy's numbers; every one has a default in {@link DEFAULT_LOGIN_POLICY}. */
 export interface LoginPolicy {
@@ -23,6 +31,10 @@ export interface LoginPolicy {
   banMs: number;
   /** IPs tracked at most; the least recently failing are forgotten first. */
   maxTrackedIps: number;
+  /** Logins from one address checked at once (password hash and failure delay); further ones wait. */
+  maxLoginsInFlight: number;
+  /** Logins from one address waiting for their turn at most; further ones are refused unchecked. */
+  maxLoginsWaiting: number;
 }
 
 export const DEFAULT_LOGIN_POLICY: Readonly<LoginPolicy> = Object.freeze({
@@ -32,6 +44,8 @@ export const DEFAULT_LOGIN_POLICY: Readonly<LoginPolicy> = Object.freeze({
   windowMs: 15 * 60_000,
   banMs: 15 * 60_000,
   maxTrackedIps: 100_000,
+  maxLoginsInFlight: 2,
+  maxLoginsWaiting: 64,
 });
 
 /** What the guard decided about one failure. */
@@ -53,10 +67,27 @@ interface IpRecord {
   bannedUntil?: number;
 }
 
+/** Logins of one address: being checked, and waiting their turn (oldest first). */
+interface Turns {
+  active: number;
+  waiting: Array<() => void>;
+}
+
+/** `fn` that does something the first time only. */
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
+}
+
 /** Failed-login bookkeeping for every client IP; see the module comment. */
 export class LoginGuard {
   readonly policy: LoginPolicy;
   private readonly ips = new Map<string, IpRecord>();
+  private readonly turns = new Map<string, Turns>();
 
   constructor(
     private readonly clock: Clock,
@@ -121,6 +152,38 @@ export class LoginGuard {
     if (record) record.streak = 0;
   }
 
+  /**
+   * Wait for `ip`'s turn to have a login checked: at most
+   * `maxLoginsInFlight` per address at once, the rest in arrival order.
+   * Resolves to the function that ends the turn (call it exactly once), or
+   * to `undefined` at once when `maxLoginsWaiting` already wait.
+   *
+   * Every login waiting here holds its connection (one command at a time),
+   * so the per-address connection cap (50 by default, under this bound's
+   * 64) is what normally limits the queue; the explicit bound covers
+   * connections closed while their login waits.
+   */
+  enter(ip: string): Promise<(() => void) | undefined> {
+    const key = addressKey(ip);
+    let turns = this.turns.get(key);
+    if (!turns) {
+      turns = { active: 0, waiting: [] };
+      this.turns.set(key, turns);
+    }
+    const leave = (): void => this.leave(key, turns);
+    if (turns.active < this.policy.maxLoginsInFlight) {
+      turns.active += 1;
+      return Promise.resolve(once(leave));
+    }
+    if (turns.waiting.length >= this.policy.maxLoginsWaiting) return Promise.resolve(undefined);
+    return new Promise((resolve) => turns.waiting.push(() => resolve(once(leave))));
+  }
+
+  /** Logins from `ip`'s address being checked now (for tests). */
+  loginsInFlight(ip: string): number {
+    return this.turns.get(addressKey(ip))?.active ?? 0;
+  }
+
   /** The delay after the `failures`-th failure in a row. */
   delayFor(failures: number): number {
     const { failureDelayMs, maxFailureDelayMs } = this.policy;
@@ -134,6 +197,14 @@ export class LoginGuard {
     return this.ips.size;
   }
 
+  private leave(key: string, turns: Turns): void {
+    const next = turns.waiting.shift();
+    // The slot passes straight to the next in line: nobody can overtake it.
+    if (next) return next();
+    turns.active -= 1;
+    if (turns.active === 0) this.turns.delete(key);
+  }
+
   private evictIfFull(): void {
     while (this.ips.size >= this.policy.maxTrackedIps) {
       const oldest = this.ips.keys().next();
@@ -141,21 +212,4 @@ export class LoginGuard {
       this.ips.delete(oldest.value);
     }
   }
-}
-
-/**
- * The unit an attacker pays for: an IPv4 address, or an IPv6 /64 (one
- * subscriber usually holds a whole /64, so single IPv6 addresses would let
- * one attacker rotate through 2^64 of them).
- */
-export function addressKey(ip: string): string {
-  if (!ip.includes(':')) return ip;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped) return mapped[1]!;
-  const [head = '', tail] = ip.split('%')[0]!.split('::');
-  const left = head ? head.split(':') : [];
-  const right = tail ? tail.split(':') : [];
-  if (right.length > 0 && right[right.length - 1]!.includes('.')) right.splice(-1, 1, '0', '0');
-  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  return `${groups.slice(0, 4).map((g) => (parseInt(g, 16) || 0).toString(16)).join(':')}::/64`;
 }

@@ -4,6 +4,7 @@
  * Ubuntu, macOS and most servers) with arguments passed directly — no shell.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -108,9 +109,28 @@ export async function writeCertificatePair(dir: string, pair: CertificatePair, f
   return { cert, key };
 }
 
+/**
+ * Write `text` to `file` through a temporary file beside it, renamed into
+ * place once complete. The folder may be shared (`/tmp`, a group's folder):
+ * the temporary name is unpredictable and created exclusively (O_EXCL, so a
+ * link planted at it is refused, not followed), and the file is private
+ * (0600) from its first byte, so nobody can redirect or read the key while
+ * it is written. Its final mode is set once the content is in.
+ */
 async function writeAtomic(file: string, text: string, mode: number): Promise<void> {
-  const temp = `${file}.${process.pid}.tmp`;
-  await fsp.writeFile(temp, text, { mode, flag: 'w' });
-  await fsp.chmod(temp, mode);
-  await fsp.rename(temp, file);
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(12).toString('hex')}.tmp`);
+  const handle = await fsp.open(temp, 'wx', 0o600);
+  try {
+    try {
+      await handle.writeFile(text);
+      await handle.chmod(mode);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fsp.rename(temp, file);
+  } catch (err) {
+    await fsp.rm(temp, { force: true });
+    throw err;
+  }
 }

@@ -7,6 +7,7 @@ import { encodeFrame } from '../protocol/frame-encoder';
 import type { GreetingMessage } from '../protocol/messages';
 import { LocalStorage } from '../storage/local-storage';
 import type { Storage } from '../storage/storage';
+import { addressKey, normaliseIp } from '../util/address-key';
 import { systemClock, type Clock } from '../util/clock';
 import { commandsFor, type CommandRegistry } from './commands';
 import { ConnectionSession, type SessionDeps } from './connection-session';
@@ -14,26 +15,39 @@ import type { FileServerOptions } from './file-server-options';
 import { DigestCache } from './digest-cache';
 import { connectionsWithinDescriptors, openFileLimit } from './descriptor-limit';
 import { HashWorker } from './hash-worker';
-import { RateLimiter } from './rate-limiter';
-import { SessionRegistry } from './session-registry';
 import type { Authenticator } from './access';
-import type { ConnectionResult, ServerObserver } from './observer';
-import { createTlsListener } from './tls-listener';
+import { AdmissionControl, type Refusal } from './admission';
+import type { ServerObserver } from './observer';
+import { TlsAcceptor, type PendingHandshake } from './tls-listener';
 
 export { TLS_CIPHERS, type TlsCredentials } from './tls-listener';
 export type { BanList, FileServerOptions } from './file-server-options';
+export { normaliseIp } from '../util/address-key';
 
 /** A refused socket gets this long to take its greeting before it is cut. */
 const REFUSAL_LINGER_MS = 2_000;
 
 /**
- * The native-protocol server: one `net.Server`, a session per connection,
- * a registry and a rate limiter in front of them.
+ * One accepted TCP connection holding a place: its admission key, and what
+ * it is now — a TLS handshake under way, or a session.
+ */
+interface Connection {
+  readonly key: string;
+  handshake?: PendingHandshake;
+  session?: ConnectionSession;
+}
+
+/**
+ * The native-protocol server: one `net.Server`, the admission control in
+ * front of it (on the raw connection, before any TLS handshake), and a
+ * session per admitted connection.
  */
 export class FileServer {
   readonly limits: ServerLimits;
-  private readonly registry: SessionRegistry<ConnectionSession>;
-  private readonly rateLimiter: RateLimiter;
+  private readonly admission: AdmissionControl<Connection>;
+  private readonly connections = new WeakMap<ConnectionSession, Connection>();
+  private readonly tls: TlsAcceptor | undefined;
+  private handshakes = 0;
   private readonly commands: CommandRegistry;
   private readonly digests = new DigestCache();
   private readonly hasher = new HashWorker();
@@ -55,11 +69,7 @@ export class FileServer {
   ) {
     this.limits = limits;
     this.commands = commandsFor({ accounts: authenticator !== undefined });
-    this.registry = new SessionRegistry({
-      maxConnections: limits.maxConnections,
-      maxConnectionsPerIp: limits.maxConnectionsPerIp,
-    });
-    this.rateLimiter = new RateLimiter({ limit: limits.rateLimit, windowMs: limits.rateWindowMs, clock });
+    this.admission = new AdmissionControl(limits, clock, extras.bans);
     const greeting: GreetingMessage = {
       type: 'connection',
       code: 200,
@@ -84,10 +94,10 @@ export class FileServer {
       authenticator,
       sessionClosed: (session) => this.forget(session),
     };
-    const accept = (socket: net.Socket) => this.accept(socket);
-    this.server = extras.tls
-      ? createTlsListener(extras.tls, { handshakeTimeoutMs: limits.frameTimeoutMs, log, throttle: this.throttle }, accept)
-      : net.createServer({ noDelay: true }, accept);
+    // TLS or not, the listener is plain TCP: admission runs on the raw
+    // connection, and only an admitted one gets a handshake.
+    this.tls = extras.tls && new TlsAcceptor(extras.tls, { handshakeTimeoutMs: limits.frameTimeoutMs, clock, log, throttle: this.throttle });
+    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => this.onAcceptError(err));
   }
 
@@ -129,9 +139,14 @@ export class FileServer {
     return this.address.port;
   }
 
-  /** Sessions open right now. */
+  /** Sessions open right now (connections past admission, and past their TLS handshake). */
   get activeSessions(): number {
-    return this.registry.size;
+    return this.admission.size - this.handshakes;
+  }
+
+  /** Connections holding a place right now: sessions and TLS handshakes under way. */
+  get openConnections(): number {
+    return this.admission.size;
   }
 
   /** True once a shutdown has begun. */
@@ -155,30 +170,50 @@ export class FileServer {
     return this.extras.tls !== undefined;
   }
 
-  private accept(socket: net.Socket): void {
-    const ip = normaliseIp(socket.remoteAddress);
+  private accept(raw: net.Socket): void {
+    const ip = normaliseIp(raw.remoteAddress);
     if (this.closing) {
       this.observer.connection?.('draining');
-      socket.destroy();
+      raw.destroy();
       return;
     }
-    if (this.extras.bans?.isBanned(ip)) {
-      this.refuse(socket, 429, 'Too many failed logins from your address; try again later', 'banned');
+    const conn: Connection = { key: addressKey(ip) };
+    const admitted = this.admission.admit(ip, conn);
+    if (!admitted.admitted) {
+      this.refuse(raw, ip, conn.key, admitted);
       return;
     }
-    if (!this.rateLimiter.tryAcquire(ip)) {
-      this.refuse(socket, 429, 'Too many new connections from your address; try again later', 'rate_limited');
+    if (!this.tls) {
+      this.start(conn, raw);
       return;
     }
+    // The place counts from here; an unfinished handshake keeps it only
+    // until the handshake timeout.
+    this.handshakes += 1;
+    conn.handshake = this.tls.handshake(
+      raw,
+      { key: conn.key, peer: `${ip}:${raw.remotePort}` },
+      (secure) => {
+        this.handshakes -= 1;
+        conn.handshake = undefined;
+        this.start(conn, secure);
+      },
+      () => {
+        this.handshakes -= 1;
+        conn.handshake = undefined;
+        this.release(conn);
+      },
+    );
+  }
+
+  /** An admitted connection is ready for the protocol: greet it and serve it. */
+  private start(conn: Connection, socket: net.Socket): void {
     const session = new ConnectionSession(socket, this.sessionDeps);
-    const admission = this.registry.admit(ip, session);
-    if (!admission.admitted) {
-      this.refuse(socket, admission.code, admission.message, admission.reason);
-      return;
-    }
+    conn.session = session;
+    this.connections.set(session, conn);
     session.admitted = true;
     this.observer.connection?.('accepted');
-    this.log.info(`New connection from ${session.remote}. Active connections: ${this.registry.size}`);
+    this.log.info(`New connection from ${session.remote}. Active connections: ${this.activeSessions}`);
     session.run().catch((err) => {
       // run() handles its own errors; this is the last guard for the process.
       this.log.error(`Session ${session.remote} crashed`, err);
@@ -186,14 +221,19 @@ export class FileServer {
     });
   }
 
-  /** A session's socket closed: free its slot and say so. */
+  /** A session's socket closed: free its place and say so. */
   private forget(session: ConnectionSession): void {
     if (!session.admitted) return;
     session.admitted = false;
-    this.registry.release(normaliseIp(session.socket.remoteAddress), session);
+    const conn = this.connections.get(session);
+    if (conn) this.release(conn);
     this.observer.sessionClosed?.();
-    this.log.info(`Connection closed for ${session.remote} (${session.endReason}). Active connections: ${this.registry.size}`);
-    if (this.registry.size === 0) this.emptied?.();
+    this.log.info(`Connection closed for ${session.remote} (${session.endReason}). Active connections: ${this.activeSessions}`);
+  }
+
+  private release(conn: Connection): void {
+    this.admission.release(conn.key, conn);
+    if (this.admission.size === 0) this.emptied?.();
   }
 
   /**
@@ -213,19 +253,22 @@ export class FileServer {
     }
   }
 
-  /** Send a refusal greeting and close without waiting on the client. */
-  private refuse(socket: net.Socket, code: number, message: string, reason: ConnectionResult): void {
-    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+  /**
+   * Refuse a connection that was not admitted, with a greeting that says
+   * why (encrypted on a TLS port), and close without waiting on the client.
+   * Logged once per address and code per interval.
+   */
+  private refuse(raw: net.Socket, ip: string, key: string, refusal: Refusal): void {
+    const { code, message, reason } = refusal;
+    const remote = `${ip}:${raw.remotePort}`;
     this.observer.connection?.(reason);
-    const suppressed = this.throttle.admit(`refused ${normaliseIp(socket.remoteAddress)} ${code}`);
+    const greeting = encodeFrame({ type: 'connection', code, message });
+    const greeted = this.tls ? this.tls.refuse(raw, { key, peer: remote }, greeting) : sendAndClose(raw, greeting);
+    const suppressed = this.throttle.admit(`refused ${key} ${code}`);
     if (suppressed !== undefined) {
-      this.log.warn(`Refused connection from ${remote}: ${message} (${code})${suppressedNote(suppressed)}`);
+      const cut = greeted ? '' : ', closed without a greeting (too many refusals under way)';
+      this.log.warn(`Refused connection from ${remote}: ${message} (${code})${cut}${suppressedNote(suppressed)}`);
     }
-    socket.on('error', () => {});
-    const cut = setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
-    cut.unref();
-    socket.once('close', () => clearTimeout(cut));
-    socket.end(encodeFrame({ type: 'connection', code, message }), () => socket.destroy());
   }
 
   /**
@@ -239,17 +282,23 @@ export class FileServer {
 
   /** Cut every connection now, transfers included (a second Ctrl-C). */
   terminate(): void {
-    for (const session of this.registry.values()) session.abort('server terminated');
+    for (const conn of this.admission.values()) {
+      conn.handshake?.cancel();
+      conn.session?.abort('server terminated');
+    }
   }
 
   private async shutdown(graceMs: number): Promise<void> {
-    this.log.info(`Server shutting down... (${this.registry.size} active connections)`);
+    this.log.info(`Server shutting down... (${this.activeSessions} active connections)`);
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    if (this.registry.size > 0) {
+    // Handshakes and refusals under way have nothing to finish.
+    this.tls?.close();
+    for (const conn of this.admission.values()) conn.handshake?.cancel();
+    if (this.admission.size > 0) {
       const empty = new Promise<void>((resolve) => {
         this.emptied = resolve;
       });
-      for (const session of this.registry.values()) session.shutdown();
+      for (const conn of this.admission.values()) conn.session?.shutdown();
       let timer: NodeJS.Timeout | undefined;
       const graceOver = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), graceMs);
@@ -257,7 +306,7 @@ export class FileServer {
       const outcome = await Promise.race([empty, graceOver]);
       clearTimeout(timer);
       if (outcome === 'timeout') {
-        this.log.warn(`Grace period of ${graceMs / 1000} s over; closing ${this.registry.size} connection(s)`);
+        this.log.warn(`Grace period of ${graceMs / 1000} s over; closing ${this.admission.size} connection(s)`);
         this.terminate();
       }
     }
@@ -267,8 +316,12 @@ export class FileServer {
   }
 }
 
-/** `::ffff:1.2.3.4` and `1.2.3.4` are one client for the limits. */
-export function normaliseIp(address: string | undefined): string {
-  if (!address) return 'unknown';
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
+/** Write a cleartext refusal greeting and close; a client that does not read is cut after a while. */
+function sendAndClose(socket: net.Socket, greeting: Buffer): true {
+  socket.on('error', () => {});
+  const cut = setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
+  cut.unref();
+  socket.once('close', () => clearTimeout(cut));
+  socket.end(greeting, () => socket.destroy());
+  return true;
 }

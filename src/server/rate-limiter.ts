@@ -29,16 +29,18 @@ interface Window {
 }
 
 /**
- * Per-IP sliding-window limiter for new connections: at most `limit`
- * admissions per IP within any `windowMs` (refused attempts do not count).
- * An admission at `t` stops counting at exactly `t + windowMs`.
+ * Per-client sliding-window limiter for new connections: at most `limit`
+ * admissions per key within any `windowMs` (refused attempts do not count).
+ * An admission at `t` stops counting at exactly `t + windowMs`. The server
+ * keys it by `addressKey` (an IPv4 address or an IPv6 /64), like every
+ * other per-address limit; "IP" below means such a key.
  *
  * Memory is bounded twice. Windows whose newest stamp has expired are pruned
  * on every call; the map is kept in order of last admission, so pruning reads
  * only from its front and costs O(1) amortised. And at most `maxTrackedIps`
  * IPs are kept: past that the least recently admitted IP is forgotten. The
  * trade-off is deliberate: a flood from more distinct addresses than the cap
- * (say, one IPv6 /64) can make the limiter forget an IP and admit it afresh,
+ * (a botnet) can make the limiter forget an IP and admit it afresh,
  * which fails open on a bounded heap rather than growing without limit.
  *
  * Time comes from the injected clock. If it steps backwards, stamps from the

@@ -40,8 +40,10 @@ const IP_FULL = Object.freeze({
 });
 
 /**
- * The sessions open right now, counted in total and per IP. Admission and
- * release are O(1). An IP's count is deleted when it reaches zero, so the map
+ * The sessions open right now, counted in total and per IP (the server
+ * passes `addressKey`s: an IPv4 address or an IPv6 /64, so one client
+ * cannot spread over its /64). Admission and release are O(1). An IP's
+ * count is deleted when it reaches zero, so the map
  * holds only IPs with open sessions, never every IP ever seen.
  */
 // One shared object: admitting a session allocates nothing per connection.
