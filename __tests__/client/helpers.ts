@@ -6,6 +6,8 @@ import path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import type { ServerLimits } from '../../src/config/defaults';
 import { FileServer } from '../../src/server/file-server';
+import { FtpClient } from '../../src/client/ftp-client';
+import { writePartVersion } from '../../src/client/part-version';
 import { FrameDecoder } from '../../src/protocol/frame-decoder';
 import { encodeFrame } from '../../src/protocol/frame-encoder';
 
@@ -142,4 +144,26 @@ export async function closedPort(): Promise<number> {
 
 export async function exists(p: string): Promise<boolean> {
   return fs.access(p).then(() => true, () => false);
+}
+
+/** The version a real server gives `remote` now (a GET of its last 0 bytes). */
+export async function remoteVersion(port: number, remote: string): Promise<string> {
+  const client = await FtpClient.connect({ host: '127.0.0.1', port });
+  try {
+    const { size } = await client.stat(remote);
+    let version: string | undefined;
+    await client.get(remote, new Collector(), { offset: size, onStart: (start) => { version = start.version; } });
+    if (version === undefined) throw new Error(`no version for ${remote}`);
+    return version;
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Record, beside a hand-made `.part`, the version of `remote` on the server
+ * now, as an interrupted download of that version would have left it.
+ */
+export async function recordPartVersion(port: number, remote: string, partPath: string): Promise<void> {
+  await writePartVersion(partPath, await remoteVersion(port, remote));
 }
