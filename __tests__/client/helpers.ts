@@ -11,6 +11,15 @@ import { writePartVersion } from '../../src/client/part-version';
 import { FrameDecoder } from '../../src/protocol/frame-decoder';
 import { encodeFrame } from '../../src/protocol/frame-encoder';
 
+/**
+ * Characters a terminal must never receive raw (C0 but newline, DEL, C1, bidi
+ * controls, zero-width and other invisible format characters, separators,
+ * tags, lone surrogates), listed here on their own rather than taken from the
+ * code under test.
+ */
+export const TERMINAL_UNSAFE =
+  /[\u{0}-\u{9}\u{b}-\u{1f}\u{7f}-\u{9f}\u{ad}\u{61c}\u{180e}\u{200b}-\u{200f}\u{2028}-\u{202e}\u{2060}-\u{2064}\u{2066}-\u{2069}\u{feff}\u{e0001}\u{e0020}-\u{e007f}\u{d800}-\u{dfff}]/u;
+
 /** A real server on 127.0.0.1, port 0, serving a fresh temp folder; plus a local temp folder. */
 export interface TestServer {
   server: FileServer;

@@ -75,9 +75,10 @@ export const get: CommandSpec = {
       await (await session.connection()).get(toWirePath(remote), session.options.stdout);
       return;
     }
-    const name = localNameFor(remote);
-    let local = args[1] === undefined ? path.join(session.localDir, name) : session.local(args[1]);
-    if (args[1] !== undefined && (args[1].endsWith('/') || (await isLocalDirectory(local)))) local = path.join(local, name);
+    // The remote name is checked as a local one only when it becomes one:
+    // `get NAME LOCAL` is how to fetch a file whose name is unsafe here.
+    let local = args[1] === undefined ? path.join(session.localDir, localNameFor(remote)) : session.local(args[1]);
+    if (args[1] !== undefined && (args[1].endsWith('/') || (await isLocalDirectory(local)))) local = path.join(local, localNameFor(remote));
     await downloadOne(session, 'get', remote, local, { resume: flags.has('c') });
   },
 };
