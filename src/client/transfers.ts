@@ -18,7 +18,7 @@ export interface GetOptions {
   /** Resume from this byte (default 0). */
   offset?: number;
   /**
-   * Only if the file is still this version (from an earlier {@link GetResult}):
+   * Only if the file is still this version (from an earlier {@link GetStart}):
    * otherwise the server answers 412 and the call rejects with kind `changed`
    * before any byte is written.
    */
