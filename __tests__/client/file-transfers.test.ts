@@ -3,7 +3,7 @@ import path from 'node:path';
 import { FtpClient } from '../../src/client/ftp-client';
 import { FtpError } from '../../src/client/errors';
 import { encodeFrame } from '../../src/protocol/frame-encoder';
-import { Collector, exists, fakeServer, getReply, patternBytes, sha256, startServer, type TestServer } from './helpers';
+import { Collector, exists, fakeServer, getReply, patternBytes, recordPartVersion, remoteVersion, sha256, startServer, type TestServer } from './helpers';
 
 /** download/upload with local files: .part handling, resume, integrity, interruptions. */
 
@@ -45,6 +45,7 @@ test('a failed download leaves neither the final name nor an empty .part', async
 test('resume continues a .part from its size and checks the whole file', async () => {
   const target = path.join(srv.local, 'data.bin');
   await fs.writeFile(`${target}.part`, data.subarray(0, 500_000));
+  await recordPartVersion(srv.port, 'data.bin', `${target}.part`);
   const result = await client.download('data.bin', target, { resume: true });
   expect(result.offset).toBe(500_000);
   expect(result.bytes).toBe(data.length - 500_000);
@@ -59,6 +60,7 @@ test('resume without a .part starts from zero; a complete .part just finishes', 
   const target = path.join(srv.local, 'data.bin');
   expect((await client.download('data.bin', target, { resume: true })).offset).toBe(0);
   await fs.rename(target, `${target}.part`);
+  await recordPartVersion(srv.port, 'data.bin', `${target}.part`);
   const again = await client.download('data.bin', target, { resume: true });
   expect(again).toMatchObject({ offset: data.length, bytes: 0, fileSha256: sha256(data) });
   expect((await fs.readFile(target)).equals(data)).toBe(true);
@@ -67,6 +69,7 @@ test('resume without a .part starts from zero; a complete .part just finishes', 
 test('a .part longer than the remote file is a range error and is kept', async () => {
   const target = path.join(srv.local, 'data.bin');
   await fs.writeFile(`${target}.part`, Buffer.concat([data, Buffer.from('extra')]));
+  await recordPartVersion(srv.port, 'data.bin', `${target}.part`);
   const err = await failure(client.download('data.bin', target, { resume: true }));
   expect(err).toMatchObject({ kind: 'range', code: 416 });
   expect(err.message).toMatch(/without resuming/);
@@ -131,9 +134,11 @@ describe('against a misbehaving server', () => {
 
   test('a connection cut mid-payload keeps the .part; get -c then completes it from the real server', async () => {
     const half = 600_000;
+    // The fake cuts the real server's current version of the file short.
+    const version = await remoteVersion(srv.port, 'data.bin');
     const fake = await fakeServer({
       onCommand: (cmd, socket) => {
-        socket.write(encodeFrame({ type: 'response', code: 200, message: 'Sending file', filename: cmd.filename, size: data.length, offset: 0 }));
+        socket.write(encodeFrame({ type: 'response', code: 200, message: 'Sending file', filename: cmd.filename, size: data.length, offset: 0, version }));
         socket.end(data.subarray(0, half));
       },
     });

@@ -6,8 +6,19 @@ import path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import type { ServerLimits } from '../../src/config/defaults';
 import { FileServer } from '../../src/server/file-server';
+import { FtpClient } from '../../src/client/ftp-client';
+import { writePartVersion } from '../../src/client/part-version';
 import { FrameDecoder } from '../../src/protocol/frame-decoder';
 import { encodeFrame } from '../../src/protocol/frame-encoder';
+
+/**
+ * Characters a terminal must never receive raw (C0 but newline, DEL, C1, bidi
+ * controls, zero-width and other invisible format characters, separators,
+ * tags, lone surrogates), listed here on their own rather than taken from the
+ * code under test.
+ */
+export const TERMINAL_UNSAFE =
+  /[\u{0}-\u{9}\u{b}-\u{1f}\u{7f}-\u{9f}\u{ad}\u{61c}\u{180e}\u{200b}-\u{200f}\u{2028}-\u{202e}\u{2060}-\u{2064}\u{2066}-\u{2069}\u{feff}\u{e0001}\u{e0020}-\u{e007f}\u{d800}-\u{dfff}]/u;
 
 /** A real server on 127.0.0.1, port 0, serving a fresh temp folder; plus a local temp folder. */
 export interface TestServer {
@@ -142,4 +153,26 @@ export async function closedPort(): Promise<number> {
 
 export async function exists(p: string): Promise<boolean> {
   return fs.access(p).then(() => true, () => false);
+}
+
+/** The version a real server gives `remote` now (a GET of its last 0 bytes). */
+export async function remoteVersion(port: number, remote: string): Promise<string> {
+  const client = await FtpClient.connect({ host: '127.0.0.1', port });
+  try {
+    const { size } = await client.stat(remote);
+    let version: string | undefined;
+    await client.get(remote, new Collector(), { offset: size, onStart: (start) => { version = start.version; } });
+    if (version === undefined) throw new Error(`no version for ${remote}`);
+    return version;
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Record, beside a hand-made `.part`, the version of `remote` on the server
+ * now, as an interrupted download of that version would have left it.
+ */
+export async function recordPartVersion(port: number, remote: string, partPath: string): Promise<void> {
+  await writePartVersion(partPath, await remoteVersion(port, remote));
 }

@@ -4,7 +4,7 @@ import { main } from '../../src/cli/client-cli';
 import { encodeFrame } from '../../src/protocol/frame-encoder';
 import { ClientSession } from '../../src/client/shell/session';
 import { runCommandLine } from '../../src/client/shell/shell';
-import { closedPort, Collector, exists, fakeIo, fakeServer, getReply, patternBytes, sha256, startServer, type TestServer } from './helpers';
+import { closedPort, Collector, exists, fakeIo, fakeServer, getReply, patternBytes, recordPartVersion, sha256, startServer, type TestServer } from './helpers';
 
 /** The shell, fed by a pipe, against a real server (and a fake one for what a real one never does). */
 
@@ -104,6 +104,7 @@ test('get -c resumes a partial download', async () => {
   const data = patternBytes(200_000, 3);
   await fs.writeFile(path.join(srv.root, 'data.bin'), data);
   await fs.writeFile(path.join(srv.local, 'data.bin.part'), data.subarray(0, 150_000));
+  await recordPartVersion(srv.port, 'data.bin', path.join(srv.local, 'data.bin.part'));
   const { code, out, err } = await shell('get -c data.bin\n');
   expect({ code, err }).toEqual({ code: 0, err: '' });
   expect(out).toMatch(/^\/data\.bin -> data\.bin: 195 KiB in .*, resumed at 146 KiB\)\n$/);

@@ -86,7 +86,7 @@ describe('GET', () => {
     const content = Buffer.from('The quick brown fox');
     await t.put('a.txt', content);
     const { header, payload, trailer } = await get('a.txt');
-    expect(header).toEqual({ type: 'response', code: 200, message: 'Sending file', filename: 'a.txt', size: content.length, offset: 0 });
+    expect(header).toEqual({ type: 'response', code: 200, message: 'Sending file', filename: 'a.txt', size: content.length, offset: 0, version: expect.stringMatching(/^[0-9a-f]{32}$/) });
     expect(payload).toEqual(content);
     expect(trailer).toEqual({ type: 'transfer', code: 226, message: 'Transfer complete', bytes: content.length, sha256: sha256(content) });
   });

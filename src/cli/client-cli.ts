@@ -9,6 +9,7 @@ import { ClientSession } from '../client/shell/session';
 import { runCommand, runShell } from '../client/shell/shell';
 import { EXIT, EXIT_CODE_HELP } from '../client/ui/exit-codes';
 import { promptHidden, type PromptInput } from '../client/ui/hidden-prompt';
+import { visible } from '../client/ui/terminal-text';
 
 /**
  * `ftp-client`: the only place that reads argv and the environment for the
@@ -144,7 +145,7 @@ function parseArgs(argv: readonly string[], io: CliIo): { args: GlobalArgs; spec
     failure = (err as Error).message;
   }
   if (failure !== null) {
-    io.stderr.write(`ftp-client: ${String(failure)}\nTry 'ftp-client --help'.\n`);
+    io.stderr.write(`ftp-client: ${visible(String(failure))}\nTry 'ftp-client --help'.\n`);
     return { exitCode: EXIT.USAGE };
   }
   if (output) {
@@ -154,12 +155,12 @@ function parseArgs(argv: readonly string[], io: CliIo): { args: GlobalArgs; spec
   const raw = result ?? {};
   const port = raw.port as number;
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    io.stderr.write(`ftp-client: invalid port ${String(raw.port)}\n`);
+    io.stderr.write(`ftp-client: invalid port ${visible(String(raw.port))}\n`);
     return { exitCode: EXIT.USAGE };
   }
   const timeout = raw.timeout as number;
   if (!(timeout > 0)) {
-    io.stderr.write(`ftp-client: invalid timeout ${String(raw.timeout)}\n`);
+    io.stderr.write(`ftp-client: invalid timeout ${visible(String(raw.timeout))}\n`);
     return { exitCode: EXIT.USAGE };
   }
   let ca: string | undefined;
@@ -167,11 +168,11 @@ function parseArgs(argv: readonly string[], io: CliIo): { args: GlobalArgs; spec
     try {
       ca = fs.readFileSync(raw.ca, 'utf8');
     } catch (err) {
-      io.stderr.write(`ftp-client: cannot read --ca ${raw.ca}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
+      io.stderr.write(`ftp-client: cannot read --ca ${visible(`${raw.ca}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)}\n`);
       return { exitCode: EXIT.USAGE };
     }
     if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
-      io.stderr.write(`ftp-client: --ca ${raw.ca} holds no PEM certificate\n`);
+      io.stderr.write(`ftp-client: --ca ${visible(raw.ca)} holds no PEM certificate\n`);
       return { exitCode: EXIT.USAGE };
     }
   }

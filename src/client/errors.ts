@@ -22,6 +22,8 @@ export type FtpErrorKind =
   | 'conflict'
   /** 413: over the server's size limit. */
   | 'too_large'
+  /** 412: the remote file is no longer the version asked for (`if_version`). */
+  | 'changed'
   /** 416: resume offset beyond the remote file's size. */
   | 'range'
   /** 422 or a local SHA-256 mismatch: the bytes are not the bytes sent. */
@@ -73,6 +75,7 @@ export function kindForCode(code: number): FtpErrorKind {
     case 403: return 'forbidden';
     case 404: return 'not_found';
     case 409: return 'conflict';
+    case 412: return 'changed';
     case 413: return 'too_large';
     case 416: return 'range';
     case 422: return 'integrity';

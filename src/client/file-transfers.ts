@@ -6,6 +6,7 @@ import { finished } from 'node:stream/promises';
 import type { FtpClient } from './ftp-client';
 import { FtpError, localError } from './errors';
 import { existingFileSize, hashFileInto, isLocalDirectory, LOCAL_READ_CHUNK, PART_SUFFIX, sha256File } from './local-files';
+import { readPartVersion, removePartVersion, writePartVersion } from './part-version';
 import type { GetResult, ProgressCallback, PutResult } from './transfers';
 
 /**
@@ -16,10 +17,29 @@ import type { GetResult, ProgressCallback, PutResult } from './transfers';
  * bytes instead of storing them.
  */
 
+/** Why a resume did not happen and the download started over from byte 0. */
+export type RestartReason =
+  /** The server answered 412: the remote file changed since the `.part` was begun. */
+  | 'changed'
+  /** The `.part` has no recorded version, so nothing proves it matches the remote file. */
+  | 'unversioned';
+
 export interface DownloadOptions {
-  /** Continue an existing `.part` file from its size (like `curl -C -`, `get -c`). */
+  /**
+   * Continue an existing `.part` file from its size (like `curl -C -`,
+   * `get -c`), but only if the remote file is still the version recorded
+   * beside it; otherwise start over (see `onRestart`).
+   */
   resume?: boolean;
   onProgress?: ProgressCallback;
+  /** Told, before it happens, that a resume is starting over from byte 0 instead. */
+  onRestart?: (reason: RestartReason) => void;
+  /**
+   * Never replace an existing local file: the finished download is linked
+   * into place, which fails (kind `local`, the `.part` kept) if the name
+   * exists by then.
+   */
+  noClobber?: boolean;
 }
 
 export interface DownloadResult extends GetResult {
@@ -27,6 +47,8 @@ export interface DownloadResult extends GetResult {
   path: string;
   /** SHA-256 of the whole local file (for a resume: the kept bytes plus the new ones). */
   fileSha256: string;
+  /** Set when a resume was asked for but the download started over. */
+  restarted?: RestartReason;
 }
 
 export interface UploadOptions {
@@ -37,30 +59,87 @@ export interface UploadResult extends PutResult {
   path: string;
 }
 
+/** Where a resumed download continues: the `.part`'s size, and the version it holds. */
+interface ResumePoint {
+  offset: number;
+  version: string;
+}
+
 /**
  * Download `remote` to `localPath`.
  *
  * On failure the final name is never created: after a network failure the
- * `.part` stays so `resume` can continue it; after a checksum mismatch it is
- * deleted, because its bytes are known to be wrong.
+ * `.part` stays (with the remote version beside it, `NAME.part.version`) so
+ * `resume` can continue it; after a checksum mismatch it is deleted, because
+ * its bytes are known to be wrong. A resume sends that version as
+ * `if_version`, so a file replaced meanwhile is downloaded again whole
+ * rather than spliced from two versions.
  */
 export async function downloadFile(
   client: FtpClient, remote: string, localPath: string, options: DownloadOptions = {},
 ): Promise<DownloadResult> {
   if (await isLocalDirectory(localPath)) throw new FtpError('local', `${localPath}: is a folder`);
   const partPath = localPath + PART_SUFFIX;
-  const offset = options.resume ? await existingFileSize(partPath) : 0;
+  let restarted: RestartReason | undefined;
+  const restart = (reason: RestartReason): void => {
+    restarted = reason;
+    options.onRestart?.(reason);
+  };
 
+  let from: ResumePoint | null = null;
+  if (options.resume) {
+    const have = await existingFileSize(partPath);
+    if (have > 0) {
+      const version = await readPartVersion(partPath);
+      if (version === undefined) restart('unversioned');
+      else from = { offset: have, version };
+    }
+  }
+  let fetched: { result: GetResult; fileSha256: string };
+  try {
+    fetched = await fetchIntoPart(client, remote, partPath, from, options);
+  } catch (err) {
+    if (!(from && err instanceof FtpError && err.kind === 'changed')) throw err;
+    restart('changed');
+    fetched = await fetchIntoPart(client, remote, partPath, null, options);
+  }
+  const { result, fileSha256 } = fetched;
+
+  // Belt and braces: the file on disk must hold exactly the announced size.
+  const onDisk = await existingFileSize(partPath);
+  if (onDisk !== result.size) {
+    await discardPart(partPath);
+    throw new FtpError('integrity', `${partPath}: holds ${onDisk} bytes, expected ${result.size}`);
+  }
+  await publish(partPath, localPath, options.noClobber === true);
+  await removePartVersion(partPath).catch(() => undefined);
+  return { ...result, path: localPath, fileSha256, ...(restarted ? { restarted } : {}) };
+}
+
+/**
+ * One GET into the `.part`: appended from `from`, or (without it) a fresh
+ * `.part` whose version is recorded before its first byte is written.
+ */
+async function fetchIntoPart(
+  client: FtpClient, remote: string, partPath: string, from: ResumePoint | null, options: DownloadOptions,
+): Promise<{ result: GetResult; fileSha256: string }> {
+  const offset = from?.offset ?? 0;
   // The trailer covers only the bytes from `offset`; the kept prefix is
   // hashed here so the caller still learns the whole file's digest.
   const whole = createHash('sha256');
-  if (offset > 0) await hashFileInto(partPath, whole);
+  if (from) await hashFileInto(partPath, whole);
+  // A fresh start forgets the old version before the old bytes go.
+  else await removePartVersion(partPath);
 
-  const out = await openForWrite(partPath, offset > 0 ? 'a' : 'w');
+  const out = await openForWrite(partPath, from ? 'a' : 'w');
   let result: GetResult;
   try {
     result = await client.get(remote, out, {
       offset,
+      ...(from ? { ifVersion: from.version } : {}),
+      onStart: async ({ version }) => {
+        if (!from && version !== undefined) await writePartVersion(partPath, version);
+      },
       onData: (chunk) => whole.update(chunk),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
@@ -74,29 +153,53 @@ export async function downloadFile(
     }
     // Bytes known to be wrong, or no bytes at all: nothing worth resuming.
     const known = err instanceof FtpError && err.kind === 'integrity';
-    if (known || (await existingFileSize(partPath).catch(() => 1)) === 0) {
-      await fs.rm(partPath, { force: true }).catch(() => undefined);
-    }
-    if (err instanceof FtpError && err.kind === 'range' && options.resume) {
+    if (known || (await existingFileSize(partPath).catch(() => 1)) === 0) await discardPart(partPath);
+    if (err instanceof FtpError && err.kind === 'range' && from) {
       throw new FtpError('range',
         `${remote}: the remote file is smaller than the partial download ${partPath} (${offset} bytes); download it again without resuming`,
         err.code, { cause: err });
     }
     throw err instanceof FtpError ? err : localError(err, partPath);
   }
+  return { result, fileSha256: whole.digest('hex') };
+}
 
-  // Belt and braces: the file on disk must hold exactly the announced size.
-  const onDisk = await existingFileSize(partPath);
-  if (onDisk !== result.size) {
-    await fs.rm(partPath, { force: true }).catch(() => undefined);
-    throw new FtpError('integrity', `${partPath}: holds ${onDisk} bytes, expected ${result.size}`);
-  }
+/** Remove a `.part` and its version. */
+async function discardPart(partPath: string): Promise<void> {
+  await fs.rm(partPath, { force: true }).catch(() => undefined);
+  await removePartVersion(partPath).catch(() => undefined);
+}
+
+/**
+ * Give the finished `.part` its final name. With `noClobber` the name must
+ * not exist: `link` fails rather than replace (unlike `rename`), so a file
+ * that appears during the download is not overwritten either.
+ */
+async function publish(partPath: string, localPath: string, noClobber: boolean): Promise<void> {
   try {
-    await fs.rename(partPath, localPath);
+    if (!noClobber) {
+      await fs.rename(partPath, localPath);
+      return;
+    }
+    try {
+      await fs.link(partPath, localPath);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') {
+        throw new FtpError('local', `${localPath}: exists; not replaced (the download is kept in ${partPath})`);
+      }
+      // No hard links on this file system: check, then rename (a small race left).
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err;
+      if (await fs.lstat(localPath).then(() => true, () => false)) {
+        throw new FtpError('local', `${localPath}: exists; not replaced (the download is kept in ${partPath})`);
+      }
+      await fs.rename(partPath, localPath);
+      return;
+    }
+    await fs.unlink(partPath);
   } catch (err) {
     throw localError(err, localPath);
   }
-  return { ...result, path: localPath, fileSha256: whole.digest('hex') };
 }
 
 /**

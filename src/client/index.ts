@@ -6,6 +6,9 @@ export { FtpClient } from './ftp-client';
 export type { Greeting, ConnectionOptions } from './ftp-client';
 export { DEFAULT_CLIENT_TIMEOUT_MS } from './connection';
 export { FtpError, kindForCode, type FtpErrorKind } from './errors';
-export type { GetOptions, GetResult, PutOptions, PutResult, ProgressCallback } from './transfers';
-export type { DownloadOptions, DownloadResult, UploadOptions, UploadResult } from './file-transfers';
+export type { GetOptions, GetResult, GetStart, PutOptions, PutResult, ProgressCallback } from './transfers';
+export type { DownloadOptions, DownloadResult, RestartReason, UploadOptions, UploadResult } from './file-transfers';
+export { PART_VERSION_SUFFIX } from './part-version';
+/** Error messages may carry text from the server: pass them through this before a terminal. */
+export { visible, jsonLine } from './ui/terminal-text';
 export { assertSafeLocalName, unsafeNameReason, sha256File, PART_SUFFIX } from './local-files';

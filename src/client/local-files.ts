@@ -13,14 +13,19 @@ export const LOCAL_READ_CHUNK = 1024 * 1024;
 /**
  * Why `name` may not be used as a local file name, or `null` when it may.
  * Only a plain last path part is accepted: no separator of either platform,
- * no `.`/`..`, nothing absolute, no NUL — so a hostile server cannot make the
- * client write outside the folder the user chose.
+ * no `.`/`..`, nothing absolute, no NUL or other control character — so a
+ * hostile server cannot make the client write outside the folder the user
+ * chose, nor leave names on disk that attack the next tool to list them.
  */
 export function unsafeNameReason(name: string): string | null {
   if (name.length === 0) return 'empty name';
   if (name === '.' || name === '..') return 'relative path part';
   if (name.includes('/') || name.includes('\\')) return 'contains a path separator';
   if (name.includes('\0')) return 'contains a NUL byte';
+  // A control character in a local name turns on whoever lists the folder
+  // next (a terminal, a script reading `ls`); a lone surrogate has no UTF-8
+  // form and would land on disk as U+FFFD, aliasing another name.
+  if (/[\p{Cc}\p{Cs}]/u.test(name)) return 'contains a control character';
   if (path.isAbsolute(name) || path.win32.isAbsolute(name)) return 'absolute path';
   if (path.basename(name) !== name) return 'not a plain file name';
   return null;
@@ -33,7 +38,7 @@ export function unsafeNameReason(name: string): string | null {
  */
 export function assertSafeLocalName(name: string): string {
   const reason = unsafeNameReason(name);
-  if (reason) throw new FtpError('unsafe_name', `refusing unsafe local file name ${JSON.stringify(name)}: ${reason}`);
+  if (reason) throw new FtpError('unsafe_name', `refusing unsafe local file name "${name}": ${reason}`);
   return name;
 }
 

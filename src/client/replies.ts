@@ -1,4 +1,4 @@
-import type { FileEntry } from '../protocol/messages';
+import { MAX_VERSION_LENGTH, type FileEntry } from '../protocol/messages';
 import type { Connection } from './connection';
 import { FtpError } from './errors';
 
@@ -67,6 +67,15 @@ export function parseEntry(value: unknown): FileEntry {
     throw new FtpError('protocol', 'malformed file entry from the server');
   }
   return { name: e.name, type: e.type, size: e.size, mtime: e.mtime };
+}
+
+/**
+ * A file version from the server, if it is one this client will keep and
+ * send back as `if_version`: a string of 1 to {@link MAX_VERSION_LENGTH}
+ * characters. Anything else counts as no version (an older server).
+ */
+export function acceptableVersion(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_VERSION_LENGTH ? value : undefined;
 }
 
 /** A non-negative safe integer (sizes, offsets, byte counts). */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import type { Connection } from './connection';
 import { errorFromResponse, FtpError, localError } from './errors';
-import { isCount, readReply } from './replies';
+import { acceptableVersion, isCount, readReply } from './replies';
 
 /**
  * The wire side of `GET` and `PUT` (§4 of the contract). These run inside the
@@ -17,9 +17,32 @@ export type ProgressCallback = (done: number, total: number) => void;
 export interface GetOptions {
   /** Resume from this byte (default 0). */
   offset?: number;
+  /**
+   * Only if the file is still this version (from an earlier {@link GetStart}):
+   * otherwise the server answers 412 and the call rejects with kind `changed`
+   * before any byte is written.
+   */
+  ifVersion?: string;
+  /**
+   * Called once the server accepted, before the first payload byte is handed
+   * over; the payload waits for the returned promise.
+   */
+  onStart?: (start: GetStart) => void | Promise<void>;
   onProgress?: ProgressCallback;
   /** Sees every payload chunk before it is written (e.g. to feed a whole-file hash). */
   onData?: (chunk: Buffer) => void;
+}
+
+/** What the server's `GET` header announced. */
+export interface GetStart {
+  /** Size of the whole remote file when the server opened it. */
+  size: number;
+  offset: number;
+  /**
+   * The opaque version of the file being sent; absent from a server that
+   * does not send one (or sends one too long to keep).
+   */
+  version?: string;
 }
 
 export interface GetResult {
@@ -48,7 +71,9 @@ export interface PutResult {
 export async function getOverWire(conn: Connection, remote: string, dest: Writable, options: GetOptions): Promise<GetResult> {
   const offset = options.offset ?? 0;
   if (!isCount(offset)) throw new FtpError('bad_request', `invalid offset ${offset}`);
-  await conn.send({ type: 'command', command: 'GET', filename: remote, offset });
+  const request: Record<string, unknown> = { type: 'command', command: 'GET', filename: remote, offset };
+  if (options.ifVersion !== undefined) request.if_version = options.ifVersion;
+  await conn.send(request);
   const reply = await readReply(conn);
   if (reply.code !== 200) throw errorFromResponse(reply, remote);
 
@@ -58,6 +83,14 @@ export async function getOverWire(conn: Connection, remote: string, dest: Writab
     // Without a trustworthy byte count the payload's end cannot be found.
     throw conn.close(new FtpError('protocol', `bad GET header from the server (size ${String(size)}, offset ${String(sentOffset)})`));
   }
+  const version = acceptableVersion(reply.fields.version);
+  if (options.ifVersion !== undefined && version !== options.ifVersion) {
+    // A server that ignores if_version would splice two versions: take none
+    // of its bytes (the payload is on its way, so only a close stops it).
+    throw conn.close(new FtpError('protocol',
+      `${remote}: the server did not honour if_version (it is sending another version); download it again without resuming`));
+  }
+  const start: GetStart = { size, offset, ...(version !== undefined ? { version } : {}) };
   const expected = size - offset;
   const hash = createHash('sha256');
   let received = 0;
@@ -66,6 +99,14 @@ export async function getOverWire(conn: Connection, remote: string, dest: Writab
     destError ??= err;
     conn.close(new FtpError('local', 'writing the download failed'));
   };
+  if (options.onStart) {
+    try {
+      await options.onStart(start);
+    } catch (err) {
+      // The payload is on its way and nobody will take it.
+      throw conn.close(err instanceof FtpError ? err : localError(err, 'destination'));
+    }
+  }
   dest.on('error', onDestError);
   options.onProgress?.(offset, size);
   try {

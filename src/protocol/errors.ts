@@ -33,6 +33,13 @@ export class ConflictError extends ProtocolError {
 export class TooLargeError extends ProtocolError {
   constructor(message: string) { super(413, message); }
 }
+/**
+ * `GET` with `if_version`: the file is no longer that version, so resuming
+ * would splice two versions together. Nothing is sent after it.
+ */
+export class PreconditionFailedError extends ProtocolError {
+  constructor(message = 'File changed since that version') { super(412, message); }
+}
 export class RangeError416 extends ProtocolError {
   constructor(message: string) { super(416, message); }
 }
@@ -59,6 +66,7 @@ export const CODE_TEXT: Readonly<Record<number, string>> = {
   403: 'Forbidden',
   404: 'Not found',
   409: 'Conflict',
+  412: 'File changed since that version',
   413: 'Too large',
   416: 'Offset beyond file size',
   422: 'Checksum mismatch',

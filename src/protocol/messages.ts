@@ -93,6 +93,25 @@ export function nonNegativeInteger(fields: Record<string, unknown>, key: string,
   return value;
 }
 
+/**
+ * Longest `if_version` a server accepts. Versions are opaque to clients; this
+ * server's are 32 characters, and the bound keeps a hostile value short.
+ */
+export const MAX_VERSION_LENGTH = 128;
+
+/**
+ * An optional file version (`GET`'s `if_version`): a string of 1 to
+ * {@link MAX_VERSION_LENGTH} characters, compared as is.
+ */
+export function optionalVersion(fields: Record<string, unknown>, key: string): string | undefined {
+  const value = fields[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_VERSION_LENGTH) {
+    throw new BadRequestError(`Invalid field '${key}': expected a version string of 1 to ${MAX_VERSION_LENGTH} characters`);
+  }
+  return value;
+}
+
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 
 /** An optional SHA-256 digest in hex, either case; returned lower-cased. */

@@ -6,6 +6,7 @@ import { FtpClient } from '../ftp-client';
 import { FtpError } from '../errors';
 import { resolveRemote, toWirePath } from '../remote-path';
 import { noProgress, terminalProgress, type TransferProgress } from '../ui/progress';
+import { jsonLine, visible } from '../ui/terminal-text';
 
 /** Everything a session needs from its caller; the CLI builds it from argv/env. */
 export interface SessionOptions {
@@ -137,21 +138,24 @@ export class ClientSession {
     this.listings.clear();
   }
 
-  /** Print lines on stdout. */
+  // print, result and warn are the only ways commands reach the terminal, and
+  // each escapes what it writes: names and messages come from other users.
+
+  /** Print lines on stdout, each made safe for a terminal ({@link visible}). */
   print(lines: string | readonly string[]): void {
     const all = typeof lines === 'string' ? [lines] : lines;
-    if (all.length > 0) this.options.stdout.write(`${all.join('\n')}\n`);
+    if (all.length > 0) this.options.stdout.write(`${all.map(visible).join('\n')}\n`);
   }
 
-  /** Print a result: its text, or with `--json` the value as one JSON line. */
+  /** Print a result: its text, or with `--json` the value as one JSON line ({@link jsonLine}). */
   result(text: string | readonly string[], value: unknown): void {
-    if (this.json) this.options.stdout.write(`${JSON.stringify(value)}\n`);
+    if (this.json) this.options.stdout.write(`${jsonLine(value)}\n`);
     else this.print(text);
   }
 
-  /** A notice on stderr (never mixed into results). */
+  /** A notice on stderr (never mixed into results), made safe for a terminal. */
   warn(line: string): void {
-    this.options.stderr.write(`${line}\n`);
+    this.options.stderr.write(`${visible(line)}\n`);
   }
 
   /** A progress display for one transfer: a bar on a terminal, nothing otherwise. */
@@ -193,7 +197,7 @@ export class ClientSession {
   /** The password for `user`: the known one unless `fresh`, else asked for. */
   private async passwordFor(user: string, fresh: boolean): Promise<string> {
     if (!fresh && this.password !== undefined) return this.password;
-    if (this.askPassword) return this.askPassword(`Password for ${user}@${this.options.host}: `);
+    if (this.askPassword) return this.askPassword(visible(`Password for ${user}@${this.options.host}: `));
     if (this.password !== undefined) return this.password;
     throw new FtpError('auth', `no password for ${user}: set FTP_PASSWORD, or run on a terminal to be asked`);
   }

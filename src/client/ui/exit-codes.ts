@@ -7,7 +7,7 @@ import { FtpError, type FtpErrorKind } from '../errors';
 export const EXIT = Object.freeze({
   /** Everything worked. */
   OK: 0,
-  /** The server said no for another reason (400, 403, 409, 413, 416, 500, 507…). */
+  /** The server said no for another reason (400, 403, 409, 412, 413, 416, 500, 507…). */
   FAILED: 1,
   /** Bad command line (unknown command, missing argument). */
   USAGE: 2,

@@ -1,6 +1,7 @@
 import { SingleBar } from 'cli-progress';
 import type { ProgressCallback } from '../transfers';
 import { humanRate, humanSize } from './format';
+import { visible } from './terminal-text';
 
 /** A progress display for one transfer. */
 export interface TransferProgress {
@@ -22,8 +23,10 @@ export function terminalProgress(label: string, stream: NodeJS.WritableStream, n
   let bar: SingleBar | null = null;
   let startedAt = 0;
   let startValue = 0;
+  // The label is usually a name from the server.
+  const shownLabel = visible(label);
   const payload = (done: number, total: number): object => ({
-    label,
+    label: shownLabel,
     done: humanSize(done),
     size: humanSize(total),
     speed: humanRate(done - startValue, now() - startedAt),

@@ -1,5 +1,6 @@
-import { RangeError416 } from '../../protocol/errors';
-import { nonNegativeInteger, requireString } from '../../protocol/messages';
+import { createHash } from 'node:crypto';
+import { PreconditionFailedError, RangeError416 } from '../../protocol/errors';
+import { nonNegativeInteger, optionalVersion, requireString } from '../../protocol/messages';
 import { TransferAbortedError } from '../payload';
 import { SMALL_PAYLOAD_BYTES } from '../session-transfers';
 import type { CommandHandler } from './command';
@@ -7,13 +8,14 @@ import { fieldForLog } from './command';
 
 export const getCommand: CommandHandler = {
   name: 'GET',
-  syntax: 'filename [offset]',
+  syntax: 'filename [offset] [if_version]',
   permission: 'read',
-  description: 'Download a file, from byte `offset` when resuming',
+  description: 'Download a file, from byte `offset` when resuming, refused with 412 if it is no longer `if_version`',
   target: (fields) => fieldForLog(fields, 'filename'),
   async run({ fields, storage, channel, log, clock, observer, session }) {
     const filename = requireString(fields, 'filename');
     const offset = nonNegativeInteger(fields, 'offset', 0);
+    const ifVersion = optionalVersion(fields, 'if_version');
     // One version of the file for the whole reply: small files are read
     // whole in one go, others streamed from the one handle opened here. A
     // concurrent PUT renames a new file into place and never mixes in.
@@ -28,12 +30,17 @@ export const getCommand: CommandHandler = {
       });
     let transferBegun = false;
     try {
+      const version = publicVersion(file.versionKey);
+      // 412 before 416: once the file changed, an offset into the version the
+      // client holds says nothing about this one, and "start over" is the
+      // answer the client can act on.
+      if (ifVersion !== undefined && ifVersion !== version) throw new PreconditionFailedError();
       if (offset > file.size) {
         throw new RangeError416(`Offset ${offset} is beyond the file size ${file.size}`);
       }
       observer.transferStarted?.({ direction: 'download', filename, expectedBytes, remote: session.remote, user: session.principal?.name });
       transferBegun = true;
-      channel.send({ type: 'response', code: 200, message: 'Sending file', filename, size: file.size, offset });
+      channel.send({ type: 'response', code: 200, message: 'Sending file', filename, size: file.size, offset, version });
       const { bytes, sha256 } = await channel.sendFile(file, offset);
       channel.send({ type: 'transfer', code: 226, message: 'Transfer complete', bytes, sha256 });
       const from = offset > 0 ? ` from offset ${offset}` : '';
@@ -54,3 +61,16 @@ export const getCommand: CommandHandler = {
     }
   },
 };
+
+/**
+ * The `version` a client sees: a digest of the storage's version key (device,
+ * inode, size, mtime, ctime) so inode numbers and exact times do not leak.
+ * Unkeyed on purpose: a keyed hash with a per-process secret would change on
+ * every restart and fail every resume across one, and a stored secret buys
+ * little, since the key's nanosecond ctime already makes guessing it back
+ * impractical. 128 bits: collisions between two versions of one file are not
+ * a concern.
+ */
+export function publicVersion(versionKey: string): string {
+  return createHash('sha256').update(`ftp-server file version\0${versionKey}`).digest('hex').slice(0, 32);
+}
