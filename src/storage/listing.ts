@@ -3,33 +3,71 @@
  * client could reach: temp uploads, links leading out of the root or nowhere,
  * and special files (sockets, FIFOs, devices) are left out silently.
  */
-import { promises as fsp, type Stats } from 'node:fs';
-import { ProtocolError } from '../protocol/errors';
+import { promises as fsp, type BigIntStats, type Stats } from 'node:fs';
+import { ProtocolError, TooLargeError } from '../protocol/errors';
 import type { FileEntry } from '../protocol/messages';
 import { FS_CONCURRENCY, mapBounded } from './bounded';
-import { rethrowMapped } from './fs-errors';
+import { MESSAGES, mapFsError, rethrowMapped } from './fs-errors';
 import { compareCodePoints, isTempUploadName } from './path-rules';
 import type { PathResolver } from './resolver';
 
 /** The contract's entry for `stats`, or null for kinds it does not show. */
-export function toEntry(name: string, stats: Stats): FileEntry | null {
+export function toEntry(name: string, stats: Stats | BigIntStats): FileEntry | null {
   // Node's Date for the mtime rounds to the millisecond, so a time set with
   // utimes(Date) reads back as the same ISO string (flooring mtimeMs would
   // not: the disk keeps e.g. .144999 s for .145).
   const mtime = stats.mtime.toISOString();
   if (stats.isDirectory()) return { name, type: 'dir', size: 0, mtime };
-  if (stats.isFile()) return { name, type: 'file', size: stats.size, mtime };
+  if (stats.isFile()) return { name, type: 'file', size: Number(stats.size), mtime };
   return null;
 }
 
+/** Names described at once: one `opendir` buffer's worth, so a huge folder is never all in memory. */
+const BATCH = 256;
+
 /**
- * The entries of the real folder `folder`, sorted by code point. Entries are
- * described with at most {@link FS_CONCURRENCY} fs calls in flight.
+ * Bytes `entry` adds to a listing reply: its JSON plus the comma before the
+ * next one. Exact for the JSON the session encodes, so a budget derived from
+ * the frame limit stops the listing where the reply would stop fitting.
  */
-export async function listFolder(resolver: PathResolver, folder: string): Promise<FileEntry[]> {
-  const names = (await fsp.readdir(folder).catch(rethrowMapped)).filter((name) => !isTempUploadName(name));
-  const entries = await mapBounded(names, FS_CONCURRENCY, (name) => describeChild(resolver, folder, name));
-  const shown = entries.filter((entry): entry is FileEntry => entry !== null);
+export function entryBytes(entry: FileEntry): number {
+  return Buffer.byteLength(JSON.stringify(entry), 'utf8') + 1;
+}
+
+/**
+ * The entries of the real folder `folder`, sorted by code point. The folder
+ * is read as a stream in batches, each described with at most
+ * {@link FS_CONCURRENCY} fs calls in flight. With `maxBytes`, reading stops
+ * with 413 as soon as the shown entries pass it: a folder too big for one
+ * reply costs a bounded amount of work and memory, not a whole listing
+ * built to be thrown away.
+ */
+export async function listFolder(resolver: PathResolver, folder: string, maxBytes = Infinity): Promise<FileEntry[]> {
+  const dir = await fsp.opendir(folder, { bufferSize: BATCH }).catch(rethrowMapped);
+  const shown: FileEntry[] = [];
+  let bytes = 0;
+  let batch: string[] = [];
+  const flush = async (): Promise<void> => {
+    const entries = await mapBounded(batch, FS_CONCURRENCY, (name) => describeChild(resolver, folder, name));
+    batch = [];
+    for (const entry of entries) {
+      if (entry === null) continue;
+      bytes += entryBytes(entry);
+      if (bytes > maxBytes) throw new TooLargeError(MESSAGES.listingTooLarge);
+      shown.push(entry);
+    }
+  };
+  try {
+    // Leaving the loop early (a throw) closes the directory handle.
+    for await (const dirent of dir) {
+      if (isTempUploadName(dirent.name)) continue;
+      batch.push(dirent.name);
+      if (batch.length >= BATCH) await flush();
+    }
+    await flush();
+  } catch (err) {
+    throw mapFsError(err);
+  }
   return shown.sort((a, b) => compareCodePoints(a.name, b.name));
 }
 
