@@ -93,9 +93,14 @@ export async function resolveAfterMove(linkFolder: string, target: string, move:
  * itself), a folder (walked, bounded, without following links) or a file
  * (nothing to check).
  */
-export async function assertMoveKeepsLinksInside(root: string, move: Move, kind: 'link' | 'dir' | 'file'): Promise<void> {
+export async function assertMoveKeepsLinksInside(
+  root: string,
+  move: Move,
+  kind: 'link' | 'dir' | 'file',
+  maxEntries = MAX_MOVED_ENTRIES,
+): Promise<void> {
   if (kind === 'file') return;
-  const links = kind === 'link' ? [''] : await linksInside(move.from);
+  const links = kind === 'link' ? [''] : await linksInside(move.from, maxEntries);
   for (const relative of links) {
     const now = relative === '' ? move.from : path.join(move.from, relative);
     const after = relative === '' ? move.to : path.join(move.to, relative);
@@ -107,10 +112,10 @@ export async function assertMoveKeepsLinksInside(root: string, move: Move, kind:
 
 /**
  * Paths (relative to `folder`) of every symlink below it, links not
- * followed. Reads folders as streams and gives up (403) past
- * {@link MAX_MOVED_ENTRIES} entries, so a huge tree costs bounded work.
+ * followed. Reads folders as streams and gives up (403) past `maxEntries`
+ * entries, so a huge tree costs bounded work.
  */
-async function linksInside(folder: string): Promise<string[]> {
+async function linksInside(folder: string, maxEntries: number): Promise<string[]> {
   const links: string[] = [];
   const pending = [''];
   let seen = 0;
@@ -120,7 +125,7 @@ async function linksInside(folder: string): Promise<string[]> {
     // A folder that cannot be read cannot be proven free of links.
     if (!dir) throw new ForbiddenError(MESSAGES.linkWouldEscape);
     for await (const dirent of dir) {
-      if (++seen > MAX_MOVED_ENTRIES) throw new ForbiddenError(MESSAGES.tooManyToCheck);
+      if (++seen > maxEntries) throw new ForbiddenError(MESSAGES.tooManyToCheck);
       const child = path.join(relative, dirent.name);
       const kind = await kindOf(path.join(folder, child), dirent);
       if (kind === 'link') links.push(child);
