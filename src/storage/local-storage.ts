@@ -243,6 +243,8 @@ export class LocalStorage implements Storage {
         await fsp.unlink(info.path).catch(rethrowMapped);
         return;
       }
+      // Checked before the stale temps are unlinked too: those are writes.
+      await this.guard.recheck(info.parent);
       await this.assertEmpty(info.path, true);
       await this.guard.recheck(info.parent);
       await fsp.rmdir(info.path).catch(rethrowMapped);
