@@ -62,6 +62,8 @@ const WORKING_SEQUENCE = [
   frameBody({ command: 'RENAME', from: 'new.txt', to: 'dir/moved.txt' }),
   frameBody({ command: 'LS', path: 'dir' }),
   frameBody({ command: 'PUT', filename: 'escape/new.txt', size: 1 }),
+  frameBody({ command: 'RENAME', from: 'dir/hop', to: 'hop' }),
+  frameBody({ command: 'RENAME', from: 'nest/dir', to: 'moved-dir' }),
   Buffer.from('{"type":"command",'),
 ];
 
@@ -107,7 +109,7 @@ describe('fuzzing a live server', () => {
     // The driver's checks for every kind of exchange ran: uploads (kept and
     // refused), downloads and refusals (the example guarantees these; random
     // runs add breadth, listed below).
-    expect([...seen]).toEqual(expect.arrayContaining(['PUT 150', 'PUT 226', 'PUT 422', 'GET 200', 'LS 200', 'RENAME 200', 'PUT 403', 'other 400']));
+    expect([...seen]).toEqual(expect.arrayContaining(['PUT 150', 'PUT 226', 'PUT 422', 'GET 200', 'LS 200', 'RENAME 200', 'RENAME 403', 'PUT 403', 'other 400']));
     console.log(`command outcomes exercised by the sequences: ${[...seen].sort().join(', ')}`);
   });
 
