@@ -6,7 +6,8 @@
 import { promises as fsp } from 'node:fs';
 import { ConflictError, ForbiddenError, InsufficientStorageError, TooLargeError } from '../../src/protocol/errors';
 import { MESSAGES } from '../../src/storage/fs-errors';
-import { entryBytes } from '../../src/storage/listing';
+import { entryBytes, listFolder } from '../../src/storage/listing';
+import { PathResolver } from '../../src/storage/resolver';
 import { LocalStorage } from '../../src/storage/local-storage';
 import { isTempUploadName } from '../../src/storage/path-rules';
 import { StorageRegistry } from '../../src/storage/registry';
@@ -136,6 +137,17 @@ describe('LS under a byte budget', () => {
     expect(await storage.list('many', { maxBytes: exact })).toEqual(all);
     const err = await expectError(storage.list('many', { maxBytes: exact - 1 }), TooLargeError, 413);
     expect(err.message).toBe(MESSAGES.listingTooLarge);
+  });
+
+  it('reads a big folder as a stream and a small one in one call, with the same result and the same stop', async () => {
+    const resolver = new PathResolver(fx.rootDir);
+    const opendir = jest.spyOn(fsp, 'opendir');
+    const streamed = await listFolder(resolver, fx.at('many'), { folderSize: Number.MAX_SAFE_INTEGER });
+    expect(opendir).toHaveBeenCalledTimes(1);
+    expect(await listFolder(resolver, fx.at('many'), { folderSize: 0 })).toEqual(streamed);
+    expect(opendir).toHaveBeenCalledTimes(1);
+    expect(streamed).toHaveLength(600);
+    await expectError(listFolder(resolver, fx.at('many'), { folderSize: Number.MAX_SAFE_INTEGER, maxBytes: 1_000 }), TooLargeError, 413);
   });
 
   it('stops describing entries soon after the budget is spent', async () => {

@@ -7,7 +7,7 @@ import { promises as fsp, type BigIntStats, type Stats } from 'node:fs';
 import { ProtocolError, TooLargeError } from '../protocol/errors';
 import type { FileEntry } from '../protocol/messages';
 import { FS_CONCURRENCY, mapBounded } from './bounded';
-import { MESSAGES, mapFsError, rethrowMapped } from './fs-errors';
+import { MESSAGES, mapFsError } from './fs-errors';
 import { compareCodePoints, isTempUploadName } from './path-rules';
 import type { PathResolver } from './resolver';
 
@@ -26,6 +26,21 @@ export function toEntry(name: string, stats: Stats | BigIntStats): FileEntry | n
 const BATCH = 256;
 
 /**
+ * A folder whose own size (`st_size`) is at most this is read with one
+ * `readdir` call: a few thousand names at most, and one thread-pool round
+ * trip instead of the four of open, read, read, close. Bigger ones stream.
+ */
+export const SMALL_FOLDER_BYTES = 64 * 1024;
+
+/** Options of {@link listFolder}. */
+export interface ListFolderOptions {
+  /** Stop with 413 once the shown entries' JSON passes this many bytes. */
+  maxBytes?: number;
+  /** The folder's `st_size`, when known: small folders are read in one call. */
+  folderSize?: number;
+}
+
+/**
  * Bytes `entry` adds to a listing reply: its JSON plus the comma before the
  * next one. Exact for the JSON the session encodes, so a budget derived from
  * the frame limit stops the listing where the reply would stop fitting.
@@ -34,16 +49,25 @@ export function entryBytes(entry: FileEntry): number {
   return Buffer.byteLength(JSON.stringify(entry), 'utf8') + 1;
 }
 
+/** The names in `folder`, as a stream unless the folder is known to be small. */
+async function* namesIn(folder: string, folderSize: number): AsyncGenerator<string> {
+  if (folderSize <= SMALL_FOLDER_BYTES) {
+    yield* await fsp.readdir(folder);
+    return;
+  }
+  // Leaving early (a throw in the consumer) closes the directory handle.
+  for await (const dirent of await fsp.opendir(folder, { bufferSize: BATCH })) yield dirent.name;
+}
+
 /**
- * The entries of the real folder `folder`, sorted by code point. The folder
- * is read as a stream in batches, each described with at most
- * {@link FS_CONCURRENCY} fs calls in flight. With `maxBytes`, reading stops
- * with 413 as soon as the shown entries pass it: a folder too big for one
- * reply costs a bounded amount of work and memory, not a whole listing
- * built to be thrown away.
+ * The entries of the real folder `folder`, sorted by code point. Names are
+ * described in batches, each with at most {@link FS_CONCURRENCY} fs calls in
+ * flight. With `maxBytes`, reading stops with 413 as soon as the shown
+ * entries pass it: a folder too big for one reply costs a bounded amount of
+ * work and memory, not a whole listing built to be thrown away.
  */
-export async function listFolder(resolver: PathResolver, folder: string, maxBytes = Infinity): Promise<FileEntry[]> {
-  const dir = await fsp.opendir(folder, { bufferSize: BATCH }).catch(rethrowMapped);
+export async function listFolder(resolver: PathResolver, folder: string, options: ListFolderOptions = {}): Promise<FileEntry[]> {
+  const maxBytes = options.maxBytes ?? Infinity;
   const shown: FileEntry[] = [];
   let bytes = 0;
   let batch: string[] = [];
@@ -58,10 +82,9 @@ export async function listFolder(resolver: PathResolver, folder: string, maxByte
     }
   };
   try {
-    // Leaving the loop early (a throw) closes the directory handle.
-    for await (const dirent of dir) {
-      if (isTempUploadName(dirent.name)) continue;
-      batch.push(dirent.name);
+    for await (const name of namesIn(folder, options.folderSize ?? Infinity)) {
+      if (isTempUploadName(name)) continue;
+      batch.push(name);
       if (batch.length >= BATCH) await flush();
     }
     await flush();

@@ -107,7 +107,8 @@ export class LocalStorage implements Storage {
       const { real, stats } = await this.existing(parts);
       if (!stats.isDirectory()) throw new ConflictError(MESSAGES.notFolder);
       const folder = { real, identity: identityOf(stats) };
-      return this.guard.readFolder(folder, (base) => listFolder(this.resolver, base, options.maxBytes));
+      const folderSize = Number(stats.size);
+      return this.guard.readFolder(folder, (base) => listFolder(this.resolver, base, { maxBytes: options.maxBytes, folderSize }));
     });
   }
 

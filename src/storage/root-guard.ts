@@ -122,11 +122,12 @@ export class RootGuard {
         return result;
       }
       if (where !== folder.real) throw new ChangedUnderfootError();
-      const result = await read(`/proc/self/fd/${handle.fd}`);
-      await this.assertRoot();
-      return result;
+      return await read(`/proc/self/fd/${handle.fd}`);
     } finally {
-      await handle.close().catch(() => {});
+      // The root is checked after the read (what was read is only told if
+      // the home still holds), alongside the close.
+      const [rootOk] = await Promise.all([folderStillIs(this.root, this.pin), handle.close().catch(() => {})]);
+      if (!rootOk) throw new HomeChangedError();
     }
   }
 
