@@ -147,8 +147,12 @@ export class LocalStorage implements Storage {
       if (resolved.kind !== 'found') throw new NotFoundError(MESSAGES.notFound);
       const handle = await fsp.open(resolved.real, READ_FLAGS).catch(rethrowMapped);
       try {
-        const stats = await handle.stat({ bigint: true });
-        await this.guard.assertOpenedInside(handle.fd, resolved.real, identityOf(stats));
+        // One round trip: the descriptor's stats, where it is, and the root.
+        const statting = handle.stat({ bigint: true });
+        const [stats] = await Promise.all([
+          statting,
+          this.guard.assertOpenedInside(handle.fd, resolved.real, statting.then(identityOf)),
+        ]);
         if (stats.isDirectory()) throw new ConflictError(MESSAGES.isFolder);
         if (!stats.isFile()) throw new ForbiddenError(MESSAGES.notRegular);
         let closing: Promise<void> | undefined;

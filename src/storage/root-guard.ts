@@ -84,7 +84,7 @@ export class RootGuard {
    * `/proc/self/fd`; elsewhere the path is resolved again and must be the
    * same file as the descriptor.
    */
-  async assertOpenedInside(fd: number, real: string, opened: Identity): Promise<void> {
+  async assertOpenedInside(fd: number, real: string, opened: Identity | Promise<Identity>): Promise<void> {
     const [where, rootOk] = await Promise.all([this.whereOpened(fd, real, opened), folderStillIs(this.root, this.pin)]);
     if (!rootOk) throw new HomeChangedError();
     if (where === undefined || !isWithin(this.root, where) || isTempUploadName(path.basename(where))) {
@@ -92,14 +92,15 @@ export class RootGuard {
     }
   }
 
-  private async whereOpened(fd: number, real: string, opened: Identity): Promise<string | undefined> {
+  private async whereOpened(fd: number, real: string, opened: Identity | Promise<Identity>): Promise<string | undefined> {
     const where = await descriptorPath(fd).catch(() => undefined);
     if (where !== undefined) return where;
-    const [again, stats] = await Promise.all([
+    const [again, stats, identity] = await Promise.all([
       fsp.realpath(real).catch(() => undefined),
       fsp.stat(real, { bigint: true }).catch(() => undefined),
+      opened,
     ]);
-    return again !== undefined && stats && sameIdentity(identityOf(stats), opened) ? again : undefined;
+    return again !== undefined && stats && sameIdentity(identityOf(stats), identity) ? again : undefined;
   }
 
   /**
