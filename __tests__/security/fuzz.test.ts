@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import fc from 'fast-check';
+import { smallFileReader } from '../../src/storage/small-file-reader';
 import { RawConnection } from '../helpers/raw-connection';
 import { startTestServer, type TestServer } from '../helpers/test-server';
 import { ESCAPING_PATHS, FUZZ_MAX_UPLOAD, MAX_FRAME, PATH_FIELDS, frameBodyArb, frameOf, invalidPathArb, rawStreamArb, uploadPayload } from './fuzz-arbitraries';
@@ -32,6 +33,9 @@ beforeAll(async () => {
   await fs.mkdir(path.join(t.outside, 'sub'));
   await fs.writeFile(path.join(t.outside, 'sub', 'keep.txt'), 'outside');
   outsideBefore = await snapshotTree(t.outside);
+  // The small-file worker loads ts-node on its first job (seconds on a busy
+  // machine): start it here, not inside a request with a 5 s deadline.
+  await smallFileReader.read(t.root, ['no-such-file'], 1);
 });
 
 afterAll(async () => {
