@@ -160,6 +160,10 @@ const sha256Field = (size: number) => fc.constantFrom<'none' | 'right' | 'wrong'
   return { sha256: digest };
 });
 
+/** Fixture entries that are, or hold, a symlink that leads elsewhere when moved (see `seedRoot`). */
+export const MOVABLE_LINKS = ['dir/hop', 'dir', 'hop', 'nest/dir/hop', 'nest/dir', 'nest'] as const;
+const linkDestination = fc.constantFrom('hop', 'x', 'dir/hop2', 'outside/hop', 'nest', 'nest/dir', 'nest/dir/hop', 'a.txt', 'dir/b.txt');
+
 /** Well-formed commands that do real work, so sequences create, move, read and delete files. */
 export const wellFormedCommandArb: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
   { weight: 4, arbitrary: fc.option(sanePath, { nil: undefined }).map((p) => ({ command: 'LS', ...(p === undefined ? {} : { path: p }) })) },
@@ -174,6 +178,9 @@ export const wellFormedCommandArb: fc.Arbitrary<Record<string, unknown>> = fc.on
   { weight: 2, arbitrary: sanePath.map((path) => ({ command: 'MKDIR', path })) },
   { weight: 2, arbitrary: sanePath.map((path) => ({ command: 'RMDIR', path })) },
   { weight: 3, arbitrary: fc.record({ command: fc.constant('RENAME'), from: sanePath, to: sanePath }) },
+  // Moving the fixture's `dir/hop` (inside while it lies in dir, outside at the
+  // root) and folders holding it: the escaping moves must all be refused.
+  { weight: 2, arbitrary: fc.record({ command: fc.constant('RENAME'), from: fc.constantFrom(...MOVABLE_LINKS), to: linkDestination }) },
   { weight: 2, arbitrary: sanePath.map((filename) => ({ command: 'STAT', filename })) },
   { weight: 1, arbitrary: fc.constant({ command: 'QUIT' }) },
 ).map((fields) => ({ type: 'command', ...fields }));

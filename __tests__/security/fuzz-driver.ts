@@ -40,6 +40,34 @@ export async function seedRoot(t: TestServer): Promise<void> {
   // A write that followed this link would create a file outside the root.
   await fs.symlink(path.join(t.outside, 'missing.txt'), path.join(t.root, 'dangling'));
   await fs.symlink('loop', path.join(t.root, 'loop'));
+  // Inside while it lies in dir (root/outside); moved to the root, the same
+  // `../outside` is the folder beside the root. Clients may move it around,
+  // never to where it leads out.
+  await fs.mkdir(path.join(t.root, 'outside'));
+  await t.put('outside/inner.txt', 'inside, despite the name');
+  await fs.symlink('../outside', path.join(t.root, 'dir', 'hop'));
+  await fs.mkdir(path.join(t.root, 'nest', 'dir'), { recursive: true });
+  await fs.symlink('../../outside', path.join(t.root, 'nest', 'dir', 'hop'));
+}
+
+/**
+ * Every symlink under the root, not followed, that resolves must resolve
+ * inside it; only the seeded escaping links at the root are exempt.
+ */
+export async function expectNoEscapingLinks(t: TestServer): Promise<void> {
+  const escaping: string[] = [];
+  const walk = async (relative: string): Promise<void> => {
+    for (const entry of await fs.readdir(path.join(t.root, relative), { withFileTypes: true })) {
+      const child = path.join(relative, entry.name);
+      if (entry.isDirectory()) await walk(child);
+      if (!entry.isSymbolicLink() || UNLISTABLE.includes(child)) continue;
+      const real = await fs.realpath(path.join(t.root, child)).catch(() => undefined);
+      const rel = real === undefined ? '' : path.relative(t.root, real);
+      if (real !== undefined && (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel))) escaping.push(child);
+    }
+  };
+  await walk('');
+  expect(escaping).toEqual([]);
 }
 
 /** Root entries that must never be listed: they resolve outside the root, or nowhere. */
@@ -182,6 +210,7 @@ export function writeInPieces(conn: RawConnection, bytes: Buffer, cuts: number[]
  */
 export async function expectServerHealthy(t: TestServer, outsideBefore: string[]): Promise<void> {
   expect((await fs.readdir(path.dirname(t.root))).sort()).toEqual(['outside', 'root']);
+  await expectNoEscapingLinks(t);
   expect(await snapshotTree(t.outside)).toEqual(outsideBefore);
   const crashes = t.log.lines.filter((l) => l.level === 'ERROR' && /crashed|Session failed|Internal error/.test(l.message));
   expect(crashes).toEqual([]);

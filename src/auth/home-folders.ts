@@ -16,12 +16,15 @@ export class HomeFolderError extends Error {
  * their home as `/`. Homes are created on first use, one level at a time
  * through the root's own storage — so a symlink on the way that leads out
  * of the root is refused exactly as a client's path would be, and nothing is
- * ever created outside the root. One storage per real folder is kept, so the
- * sessions of users sharing a home also share its in-flight upload tracking.
+ * ever created outside the root.
+ *
+ * Each call makes a fresh storage, which pins the home's identity as it is
+ * now (at login): if the home is later moved or replaced, that session's
+ * operations are refused and the next login resolves the home again.
+ * Uploads in flight are tracked per process, not per storage, so the
+ * sessions of a home and of the folders above it all see each other's.
  */
 export class HomeFolders {
-  private readonly opened = new Map<string, LocalStorage>();
-
   private constructor(private readonly root: LocalStorage) {}
 
   /** Open the served root (created if missing). */
@@ -65,9 +68,6 @@ export class HomeFolders {
     const storage = await LocalStorage.create(path.join(this.root.root, ...parts));
     // The checks above already confine it; this guards a swap between them.
     if (!isWithin(this.root.root, storage.root)) throw new HomeFolderError(`home '${home}' resolves outside the served root`);
-    const known = this.opened.get(storage.root);
-    if (known) return known;
-    this.opened.set(storage.root, storage);
     return storage;
   }
 }

@@ -1,7 +1,7 @@
 import { AuthRequiredError, ForbiddenError } from '../protocol/errors';
 import type { FileEntry } from '../protocol/messages';
 import type { Permission } from '../server/access';
-import type { OpenedFile, PendingUpload, SmallFile, Storage } from '../storage/storage';
+import type { ListOptions, OpenedFile, PendingUpload, SmallFile, Storage, WriteOptions } from '../storage/storage';
 
 /**
  * A {@link Storage} that allows only the operations a permission set covers.
@@ -11,6 +11,11 @@ import type { OpenedFile, PendingUpload, SmallFile, Storage } from '../storage/s
  * (anonymous access, read-only by default) and a second, independent check
  * everywhere else: a future command that forgets to declare its permission
  * still cannot write through a read-only view.
+ *
+ * Replacing an existing file destroys its content, so it needs `delete` as
+ * well as the command's own permission (`write` for PUT, `rename` for
+ * RENAME). The storage enforces it atomically (`replace: false`): a file
+ * that appears between a check and the write is not replaced either.
  */
 export class PermissionStorage implements Storage {
   constructor(
@@ -28,9 +33,9 @@ export class PermissionStorage implements Storage {
     throw new ForbiddenError(`Permission denied: ${permission} is not allowed for ${this.who}`);
   }
 
-  async list(path: string | undefined): Promise<FileEntry[]> {
+  async list(path: string | undefined, options?: ListOptions): Promise<FileEntry[]> {
     this.need('read');
-    return this.inner.list(path);
+    return this.inner.list(path, options);
   }
 
   async stat(path: string): Promise<FileEntry> {
@@ -48,9 +53,9 @@ export class PermissionStorage implements Storage {
     return this.inner.openRead(path);
   }
 
-  async beginUpload(path: string, size: number): Promise<PendingUpload> {
+  async beginUpload(path: string, size: number, options?: WriteOptions): Promise<PendingUpload> {
     this.need('write');
-    return this.inner.beginUpload(path, size);
+    return this.inner.beginUpload(path, size, this.writeOptions(options));
   }
 
   async deleteFile(path: string): Promise<void> {
@@ -68,9 +73,14 @@ export class PermissionStorage implements Storage {
     return this.inner.removeDirectory(path);
   }
 
-  async rename(from: string, to: string): Promise<void> {
+  async rename(from: string, to: string, options?: WriteOptions): Promise<void> {
     this.need('rename');
-    return this.inner.rename(from, to);
+    return this.inner.rename(from, to, this.writeOptions(options));
+  }
+
+  /** Replacing a file is allowed only with `delete`. */
+  private writeOptions(options: WriteOptions | undefined): WriteOptions {
+    return { ...options, replace: (options?.replace ?? true) && this.permissions.has('delete') };
   }
 
   removeStaleUploads(): Promise<number> {

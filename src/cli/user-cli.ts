@@ -52,7 +52,11 @@ export function declareUserCommand<T>(yargs: Argv<T>) {
     .positional('action', { choices: ACTIONS, describe: 'add, passwd (change password), del, list, set (change --perms/--home)', type: 'string', demandOption: true })
     .positional('name', { type: 'string', describe: 'user name (not for list)' })
     .option('users', { type: 'string', default: DEFAULT_USERS_FILE, describe: 'Users file (written atomically, mode 0600)' })
-    .option('perms', { type: 'string', describe: `Permissions: a comma list of ${ALL_PERMISSIONS.join(', ')}; or all, none (add: all)` })
+    .option('perms', {
+      type: 'string',
+      describe: `Permissions: a comma list of ${ALL_PERMISSIONS.join(', ')}; or all, none (add: all). ` +
+        'Replacing an existing file (PUT over it, RENAME onto it) also needs delete',
+    })
     .option('home', { type: 'string', describe: 'Home folder under the served root, seen as / (add: the user name; / for the whole root)' })
     .option('password-stdin', { type: 'boolean', default: false, describe: 'Read the password from standard input instead of a prompt' })
     .option('scrypt-ln', { type: 'number', default: DEFAULT_SCRYPT.ln, describe: 'scrypt cost as log2(N); lower only for tests' });

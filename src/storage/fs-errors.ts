@@ -37,6 +37,10 @@ export const MESSAGES = Object.freeze({
   nameTooLong: 'Name too long',
   notRegular: 'Not a regular file or folder',
   root: 'Not allowed on the root folder',
+  replaceNeedsDelete: 'Permission denied: replacing a file needs delete',
+  linkWouldEscape: 'Refused: a symlink moved there would not lead inside the served folder',
+  tooManyToCheck: 'Refused: the folder holds too many entries to check its symlinks; move its contents in parts',
+  listingTooLarge: 'Listing exceeds the reply frame limit; list a smaller folder',
 });
 
 /** The `errno` code of a Node fs error (`'ENOENT'`…), or undefined. */

@@ -3,33 +3,94 @@
  * client could reach: temp uploads, links leading out of the root or nowhere,
  * and special files (sockets, FIFOs, devices) are left out silently.
  */
-import { promises as fsp, type Stats } from 'node:fs';
-import { ProtocolError } from '../protocol/errors';
+import { promises as fsp, type BigIntStats, type Stats } from 'node:fs';
+import { ProtocolError, TooLargeError } from '../protocol/errors';
 import type { FileEntry } from '../protocol/messages';
 import { FS_CONCURRENCY, mapBounded } from './bounded';
-import { rethrowMapped } from './fs-errors';
+import { MESSAGES, mapFsError } from './fs-errors';
 import { compareCodePoints, isTempUploadName } from './path-rules';
 import type { PathResolver } from './resolver';
 
 /** The contract's entry for `stats`, or null for kinds it does not show. */
-export function toEntry(name: string, stats: Stats): FileEntry | null {
+export function toEntry(name: string, stats: Stats | BigIntStats): FileEntry | null {
   // Node's Date for the mtime rounds to the millisecond, so a time set with
   // utimes(Date) reads back as the same ISO string (flooring mtimeMs would
   // not: the disk keeps e.g. .144999 s for .145).
   const mtime = stats.mtime.toISOString();
   if (stats.isDirectory()) return { name, type: 'dir', size: 0, mtime };
-  if (stats.isFile()) return { name, type: 'file', size: stats.size, mtime };
+  if (stats.isFile()) return { name, type: 'file', size: Number(stats.size), mtime };
   return null;
 }
 
+/** Names described at once: one `opendir` buffer's worth, so a huge folder is never all in memory. */
+const BATCH = 256;
+
 /**
- * The entries of the real folder `folder`, sorted by code point. Entries are
- * described with at most {@link FS_CONCURRENCY} fs calls in flight.
+ * A folder whose own size (`st_size`) is at most this is read with one
+ * `readdir` call: a few thousand names at most, and one thread-pool round
+ * trip instead of the four of open, read, read, close. Bigger ones stream.
  */
-export async function listFolder(resolver: PathResolver, folder: string): Promise<FileEntry[]> {
-  const names = (await fsp.readdir(folder).catch(rethrowMapped)).filter((name) => !isTempUploadName(name));
-  const entries = await mapBounded(names, FS_CONCURRENCY, (name) => describeChild(resolver, folder, name));
-  const shown = entries.filter((entry): entry is FileEntry => entry !== null);
+export const SMALL_FOLDER_BYTES = 64 * 1024;
+
+/** Options of {@link listFolder}. */
+export interface ListFolderOptions {
+  /** Stop with 413 once the shown entries' JSON passes this many bytes. */
+  maxBytes?: number;
+  /** The folder's `st_size`, when known: small folders are read in one call. */
+  folderSize?: number;
+}
+
+/**
+ * Bytes `entry` adds to a listing reply: its JSON plus the comma before the
+ * next one. Exact for the JSON the session encodes, so a budget derived from
+ * the frame limit stops the listing where the reply would stop fitting.
+ */
+export function entryBytes(entry: FileEntry): number {
+  return Buffer.byteLength(JSON.stringify(entry), 'utf8') + 1;
+}
+
+/** The names in `folder`, as a stream unless the folder is known to be small. */
+async function* namesIn(folder: string, folderSize: number): AsyncGenerator<string> {
+  if (folderSize <= SMALL_FOLDER_BYTES) {
+    yield* await fsp.readdir(folder);
+    return;
+  }
+  // Leaving early (a throw in the consumer) closes the directory handle.
+  for await (const dirent of await fsp.opendir(folder, { bufferSize: BATCH })) yield dirent.name;
+}
+
+/**
+ * The entries of the real folder `folder`, sorted by code point. Names are
+ * described in batches, each with at most {@link FS_CONCURRENCY} fs calls in
+ * flight. With `maxBytes`, reading stops with 413 as soon as the shown
+ * entries pass it: a folder too big for one reply costs a bounded amount of
+ * work and memory, not a whole listing built to be thrown away.
+ */
+export async function listFolder(resolver: PathResolver, folder: string, options: ListFolderOptions = {}): Promise<FileEntry[]> {
+  const maxBytes = options.maxBytes ?? Infinity;
+  const shown: FileEntry[] = [];
+  let bytes = 0;
+  let batch: string[] = [];
+  const flush = async (): Promise<void> => {
+    const entries = await mapBounded(batch, FS_CONCURRENCY, (name) => describeChild(resolver, folder, name));
+    batch = [];
+    for (const entry of entries) {
+      if (entry === null) continue;
+      bytes += entryBytes(entry);
+      if (bytes > maxBytes) throw new TooLargeError(MESSAGES.listingTooLarge);
+      shown.push(entry);
+    }
+  };
+  try {
+    for await (const name of namesIn(folder, options.folderSize ?? Infinity)) {
+      if (isTempUploadName(name)) continue;
+      batch.push(name);
+      if (batch.length >= BATCH) await flush();
+    }
+    await flush();
+  } catch (err) {
+    throw mapFsError(err);
+  }
   return shown.sort((a, b) => compareCodePoints(a.name, b.name));
 }
 

@@ -6,10 +6,10 @@
  * `/srv/root` must not accept `/srv/root_evil/x`, and a child legitimately
  * named `..foo` must not be mistaken for a way out.
  *
- * This narrows, but cannot close, the window between checking a path and
- * using it: a local user who swaps a folder for a symlink in between could
- * redirect one operation. Clients of the protocol cannot create symlinks, so
- * the race needs shell access to the served tree.
+ * Resolving proves a path is inside at that moment only. Clients cannot
+ * create symlinks, but they can RENAME the ones that exist, and folders, so
+ * the storage also checks at the moment of use (`root-guard.ts`) and refuses
+ * renames that would make a moved link lead out (`link-check.ts`).
  */
 import { promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';

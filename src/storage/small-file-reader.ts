@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { Identity } from './identity';
 import type { SmallFile, SmallFileResult } from './small-files';
 
 /** Jobs in flight on the worker before callers are sent to the normal path. */
@@ -20,7 +21,8 @@ export class SmallFileReader {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
 
-  read(root: string, parts: readonly string[], maxBytes: number): Promise<SmallFileResult> {
+  /** Read `parts` under `root` if small; with `pin`, only while the root is still that folder. */
+  read(root: string, parts: readonly string[], maxBytes: number, pin?: Identity): Promise<SmallFileResult> {
     if (this.pending.size >= MAX_IN_FLIGHT) return Promise.resolve({ kind: 'fallback' });
     let worker: Worker;
     try {
@@ -33,7 +35,7 @@ export class SmallFileReader {
       this.pending.set(id, { resolve });
       // Only a job in flight keeps the worker (and so the process) alive.
       if (this.pending.size === 1) worker.ref();
-      worker.postMessage({ id, root, parts, maxBytes });
+      worker.postMessage({ id, root, parts, maxBytes, pin });
     });
   }
 

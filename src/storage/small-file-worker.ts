@@ -1,9 +1,10 @@
 import { parentPort } from 'node:worker_threads';
+import type { Identity } from './identity';
 import { readSmallFileSync } from './small-files';
 
 /** Worker entry: one small-file read per message, answered in order. */
-parentPort?.on('message', (job: { id: number; root: string; parts: string[]; maxBytes: number }) => {
-  const result = readSmallFileSync(job.root, job.parts, job.maxBytes);
+parentPort?.on('message', (job: { id: number; root: string; parts: string[]; maxBytes: number; pin?: Identity }) => {
+  const result = readSmallFileSync(job.root, job.parts, job.maxBytes, job.pin);
   if (result.kind === 'read') {
     const { data } = result.file;
     // Hand the bytes over without a copy.

@@ -1,5 +1,6 @@
-import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { descriptorPathSync, folderStillIsSync, identityOf, sameIdentity, type Identity } from './identity';
 import { isTempUploadName } from './path-rules';
 import { isWithin } from './resolver';
 import { versionKeyOf } from './version-key';
@@ -27,9 +28,13 @@ const READ_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0) | (fsCon
  *
  * The confinement check is the same one the resolver uses, and it comes
  * before anything is opened: a path that leaves the root is never opened.
+ * What was opened is checked too (a folder on the way may have been swapped
+ * between the realpath and the open), and with `pin` the root must still be
+ * the folder pinned at login once the bytes are read; else the caller takes
+ * the normal path, which refuses with the right answer.
  * `parts` must already have passed `parseClientPath`.
  */
-export function readSmallFileSync(root: string, parts: readonly string[], maxBytes: number): SmallFileResult {
+export function readSmallFileSync(root: string, parts: readonly string[], maxBytes: number, pin?: Identity): SmallFileResult {
   let real: string;
   try {
     real = realpathSync.native(path.join(root, ...parts));
@@ -45,6 +50,7 @@ export function readSmallFileSync(root: string, parts: readonly string[], maxByt
   }
   try {
     const stats = fstatSync(fd, { bigint: true });
+    if (!openedInside(fd, root, real, identityOf(stats))) return { kind: 'outside' };
     if (!stats.isFile() || stats.size > BigInt(maxBytes)) return { kind: 'fallback' };
     const size = Number(stats.size);
     const data = Buffer.allocUnsafe(size);
@@ -55,10 +61,29 @@ export function readSmallFileSync(root: string, parts: readonly string[], maxByt
       if (n === 0) return { kind: 'fallback' };
       filled += n;
     }
+    if (pin && !folderStillIsSync(root, pin)) return { kind: 'outside' };
     return { kind: 'read', file: { data, size, versionKey: versionKeyOf(stats) } };
   } catch {
     return { kind: 'fallback' };
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * True when descriptor `fd` (opened from the real path `real`) is a file
+ * inside `root`: its path from `/proc/self/fd`, or where there is none, the
+ * same file found again at a path that is still real.
+ */
+function openedInside(fd: number, root: string, real: string, opened: Identity): boolean {
+  let where: string | undefined;
+  try {
+    where = descriptorPathSync(fd);
+    if (where === undefined && realpathSync.native(real) === real && sameIdentity(identityOf(statSync(real, { bigint: true })), opened)) {
+      where = real;
+    }
+  } catch {
+    return false;
+  }
+  return where !== undefined && isWithin(root, where) && !isTempUploadName(path.basename(where));
 }

@@ -46,6 +46,25 @@ export interface PendingUpload {
   abort(): Promise<void>;
 }
 
+/** Options of a command that may put something where a file already is. */
+export interface WriteOptions {
+  /**
+   * Replace a file (or symlink) already holding the target name; default
+   * true. When false, an existing target is refused with 403 and kept, and
+   * the check is atomic with the write (no window for a file to appear).
+   */
+  replace?: boolean;
+}
+
+/** Options of {@link Storage.list}. */
+export interface ListOptions {
+  /**
+   * Stop with 413 once the entries' JSON passes this many bytes, instead of
+   * reading the rest of a folder whose listing cannot be sent anyway.
+   */
+  maxBytes?: number;
+}
+
 /**
  * Every file-system decision of the server goes through this interface. The
  * raw strings clients send come in here and nowhere else: implementations
@@ -54,7 +73,7 @@ export interface PendingUpload {
  */
 export interface Storage {
   /** List a folder (`undefined` or `/` is the root), sorted by code point. */
-  list(path: string | undefined): Promise<FileEntry[]>;
+  list(path: string | undefined, options?: ListOptions): Promise<FileEntry[]>;
   /** Describe one file or folder. */
   stat(path: string): Promise<FileEntry>;
   /**
@@ -67,14 +86,18 @@ export interface Storage {
   openRead(path: string): Promise<OpenedFile>;
   /**
    * Prepare an upload of `size` bytes: checks the name, the parent folder,
-   * that the target is not a folder, and free space, then creates the
-   * temporary file.
+   * that the target is not a folder, and free space (minus what uploads in
+   * flight still need), then creates the temporary file.
    */
-  beginUpload(path: string, size: number): Promise<PendingUpload>;
+  beginUpload(path: string, size: number, options?: WriteOptions): Promise<PendingUpload>;
   deleteFile(path: string): Promise<void>;
   makeDirectory(path: string): Promise<void>;
   removeDirectory(path: string): Promise<void>;
-  rename(from: string, to: string): Promise<void>;
+  /**
+   * Rename or move within the storage. Refused (403) when a symlink it moves,
+   * or one inside a folder it moves, would then lead outside the storage.
+   */
+  rename(from: string, to: string, options?: WriteOptions): Promise<void>;
   /** Remove temporary upload files left by a killed process; returns how many. */
   removeStaleUploads(): Promise<number>;
 }

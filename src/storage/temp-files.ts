@@ -10,8 +10,9 @@ import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import { ForbiddenError } from '../protocol/errors';
 import type { PendingUpload } from './storage';
-import { errnoCode, mapFsError } from './fs-errors';
+import { MESSAGES, errnoCode, mapFsError } from './fs-errors';
 import { TEMP_UPLOAD_PREFIX, TEMP_UPLOAD_SUFFIX } from './path-rules';
 import { versionKeyOf } from './version-key';
 
@@ -98,6 +99,17 @@ export interface TempUploadOptions {
   expectedSize: number;
   fsync: boolean;
   tracker: UploadTracker;
+  /**
+   * Replace a file already at the target (the default). When false the
+   * commit publishes only a new name, atomically: `link(2)` fails with
+   * EEXIST if anything holds the target, and the upload is refused with 403.
+   */
+  replace?: boolean;
+  /**
+   * Runs right before the file is published (the storage re-checks that the
+   * folder is still the one it resolved); a throw aborts the upload.
+   */
+  beforePublish?: () => Promise<void>;
 }
 
 /** A {@link PendingUpload} over one temporary file. */
@@ -138,7 +150,8 @@ export class TempUpload implements PendingUpload {
       if (this.stream.bytesWritten !== expectedSize) {
         throw new Error(`Upload size mismatch: ${this.stream.bytesWritten} of ${expectedSize} bytes`);
       }
-      await fsp.rename(tempPath, targetPath);
+      await this.options.beforePublish?.();
+      await moveIntoPlace(tempPath, targetPath, this.options.replace ?? true);
       // fstat after the rename (which moves ctime) and through our own
       // descriptor: a concurrent upload renamed over the name cannot lend
       // us its identity.
@@ -190,6 +203,39 @@ export class TempUpload implements PendingUpload {
     }
     return this.handleClosed;
   }
+}
+
+/** Errors of `link(2)` that mean "this file system has no hard links". */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+/**
+ * Give the file (or symlink) at `tempPath` the name `targetPath`, in the same
+ * file system. Replacing is one `rename(2)`. Not replacing must be just as
+ * atomic (a check then a rename would let a file created in between be
+ * destroyed): `link(2)` makes the new name only if it is free (EEXIST: 403),
+ * then the old name is dropped. `link(2)` does not follow a symlink on
+ * Linux, so a link is moved as itself. Not for folders.
+ */
+export async function moveIntoPlace(tempPath: string, targetPath: string, replace: boolean): Promise<void> {
+  if (replace) return fsp.rename(tempPath, targetPath);
+  try {
+    await fsp.link(tempPath, targetPath);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'EEXIST') throw new ForbiddenError(MESSAGES.replaceNeedsDelete);
+    if (code === undefined || !NO_HARD_LINKS.has(code)) throw err;
+    // A file system without hard links (vfat, some FUSE mounts): the best
+    // left is check-then-rename, whose window is one syscall wide.
+    const taken = await fsp.lstat(targetPath).then(() => true, (statErr: unknown) => {
+      if (errnoCode(statErr) === 'ENOENT') return false;
+      throw statErr;
+    });
+    if (taken) throw new ForbiddenError(MESSAGES.replaceNeedsDelete);
+    return fsp.rename(tempPath, targetPath);
+  }
+  // The file is published under its name; an old name left by a failed
+  // unlink is only a second name for it (a temp one is swept at the next start).
+  await fsp.unlink(tempPath).catch(() => {});
 }
 
 /** The folder a temporary file for `targetPath` goes in: the target's own. */
