@@ -12,6 +12,7 @@
  *     CompleteMultipartUpload and CopyObject (destination), `If-Match` on
  *     GET/HEAD/DELETE, `x-amz-copy-source-if-match` on both copies
  *     (412 PreconditionFailed, as S3 answers);
+ *   - (s3rver's own paging needs Node's --openssl-legacy-provider: see below);
  *   - s3rver decodes `x-amz-copy-source` with decodeURI, which leaves `%23`,
  *     `%2B`, `%3F`... encoded: the header is re-encoded so keys holding
  *     those characters copy as they do on S3.
@@ -52,7 +53,11 @@ let announced = false;
 /** Start s3rver in a child process with an empty bucket named `bucket`. */
 export async function startS3Endpoint(bucket = 'test-bucket', startTimeoutMs = 20_000): Promise<S3Endpoint> {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 's3rver-'));
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', SELF, 'serve', dir, bucket], {
+  // --openssl-legacy-provider: s3rver encrypts ListObjectsV2 continuation
+  // tokens with DES, which OpenSSL 3 (Node 17+) refuses by default; without
+  // it every truncated listing page is a 500.
+  const nodeArgs = ['--openssl-legacy-provider', '-r', 'ts-node/register/transpile-only'];
+  const child = spawn(process.execPath, [...nodeArgs, SELF, 'serve', dir, bucket], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' },
   });
