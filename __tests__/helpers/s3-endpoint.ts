@@ -12,6 +12,8 @@
  *     CompleteMultipartUpload and CopyObject (destination), `If-Match` on
  *     GET/HEAD/DELETE, `x-amz-copy-source-if-match` on both copies
  *     (412 PreconditionFailed, as S3 answers);
+ *   - a Range on an empty object answers 416 InvalidRange as S3 does (s3rver
+ *     announces one byte and sends none, and the client hangs);
  *   - (s3rver's own paging needs Node's --openssl-legacy-provider: see below);
  *   - s3rver decodes `x-amz-copy-source` with decodeURI, which leaves `%23`,
  *     `%2B`, `%3F`... encoded: the header is re-encoded so keys holding
@@ -298,6 +300,10 @@ async function compat(ctx: Ctx, next: Next): Promise<void> {
     return next();
   }
   if (ctx.method === 'GET' || ctx.method === 'HEAD' || ctx.method === 'DELETE') {
+    if (ctx.method === 'GET' && ctx.headers.range !== undefined) {
+      const size = await fsp.stat(ctx.store.getResourcePath(bucket, key, 'object')).then((s) => s.size, () => undefined);
+      if (size === 0) return s3Error(ctx, 416, 'InvalidRange', 'The requested range is not satisfiable');
+    }
     const ifMatch = ctx.headers['if-match'];
     if (ifMatch !== undefined) {
       const current = await etagOf(ctx, bucket, key);

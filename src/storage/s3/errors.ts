@@ -40,6 +40,8 @@ const NETWORK_CODES = new Set([
   'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED', 'UND_ERR_SOCKET',
 ]);
 
+const NETWORK_TEXT = new RegExp(`\\b(${[...NETWORK_CODES].join('|')})\\b`);
+
 /** The client-safe message of each kind this table produces. */
 const MESSAGES: Readonly<Partial<Record<StorageErrorKind, string>>> = {
   not_found: 'Not found',
@@ -73,6 +75,9 @@ export function kindOf(err: unknown): StorageErrorKind {
   const byCode = BY_CODE[shape.name ?? ''] ?? BY_CODE[shape.Code ?? ''];
   if (byCode) return byCode;
   if (shape.code !== undefined && NETWORK_CODES.has(shape.code)) return 'unavailable';
+  // The SDK re-wraps an error it cannot recognise as an Error (one from
+  // another realm, as under a test runner's VM) as bare text: read the code there.
+  if (err instanceof Error && NETWORK_TEXT.test(err.message)) return 'unavailable';
   const status = httpStatus(shape);
   if (status === 404) return 'not_found';
   if (status === 403) return 'permission_denied';
