@@ -50,6 +50,62 @@ function storedSha256(info: ObjectInfo): string | undefined {
   return value !== undefined && SHA256_PATTERN.test(value) ? value : undefined;
 }
 
+/**
+ * One ranged GET as a Readable. The request starts on the first read; the
+ * SDK's body is paused whenever this stream's buffer is full and resumed on
+ * the next read, so bytes arrive only as fast as the consumer takes them.
+ */
+class RangeStream extends Readable {
+  private body: Readable | undefined;
+  private started = false;
+  private received = 0;
+  private readonly cancel = new AbortController();
+
+  constructor(
+    private readonly open: (signal: AbortSignal) => Promise<Readable>,
+    private readonly expected: number,
+  ) {
+    super();
+  }
+
+  override _read(): void {
+    if (this.body) {
+      this.body.resume();
+      return;
+    }
+    if (this.started) return;
+    this.started = true;
+    this.open(this.cancel.signal).then(
+      (body) => this.attach(body),
+      (err: unknown) => this.destroy(isPreconditionFailed(err) || isNotFound(err) ? changedError(err) : toStorageError(err)),
+    );
+  }
+
+  private attach(body: Readable): void {
+    if (this.destroyed) {
+      body.destroy();
+      return;
+    }
+    this.body = body;
+    body.on('data', (chunk: Buffer) => {
+      this.received += chunk.length;
+      if (!this.push(chunk)) body.pause();
+    });
+    body.once('end', () => {
+      // A body cut short without an error (a proxy closing early) is still a failure.
+      if (this.received !== this.expected) this.destroy(new StorageError('io', 'Short read from the storage'));
+      else this.push(null);
+    });
+    body.once('error', (err) => this.destroy(toStorageError(err)));
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.cancel.abort();
+    this.body?.destroy();
+    callback(error);
+  }
+}
+
 /** The failure a consumer sees when the object changed between two ranged GETs. */
 function changedError(cause: unknown): StorageError {
   return new StorageError('io', 'The file changed during the download', { cause });
@@ -77,45 +133,22 @@ export class S3Download implements DownloadSource {
     }
     // An empty range is no request at all (S3 cannot express bytes=n-(n-1)).
     if (start === end) return Readable.from([], { objectMode: false });
-    const abort = new AbortController();
-    const stream = Readable.from(this.rangeChunks(start, end, abort.signal), { objectMode: false });
+    const stream = new RangeStream(
+      (signal) =>
+        this.ctx.client.send(
+          new GetObjectCommand({
+            Bucket: this.ctx.bucket,
+            Key: this.info.key,
+            Range: `bytes=${start}-${end - 1}`,
+            IfMatch: `"${this.info.etag}"`,
+          }),
+          { abortSignal: signal },
+        ).then((response) => response.Body as Readable),
+      end - start,
+    );
     this.streams.add(stream);
-    stream.once('close', () => {
-      abort.abort();
-      this.streams.delete(stream);
-    });
+    stream.once('close', () => this.streams.delete(stream));
     return stream;
-  }
-
-  private async *rangeChunks(start: number, end: number, signal: AbortSignal): AsyncGenerator<Buffer> {
-    let body: Readable;
-    try {
-      const response = await this.ctx.client.send(
-        new GetObjectCommand({
-          Bucket: this.ctx.bucket,
-          Key: this.info.key,
-          Range: `bytes=${start}-${end - 1}`,
-          IfMatch: `"${this.info.etag}"`,
-        }),
-        { abortSignal: signal },
-      );
-      body = response.Body as Readable;
-    } catch (err) {
-      throw isPreconditionFailed(err) || isNotFound(err) ? changedError(err) : toStorageError(err);
-    }
-    let received = 0;
-    try {
-      for await (const chunk of body) {
-        received += (chunk as Buffer).length;
-        yield chunk as Buffer;
-      }
-    } catch (err) {
-      throw toStorageError(err);
-    } finally {
-      body.destroy();
-    }
-    // A body cut short without an error (a proxy closing early) is still a failure.
-    if (received !== end - start) throw new StorageError('io', 'Short read from the storage');
   }
 
   /** Stop every stream still open; safe to call twice. */
