@@ -54,7 +54,7 @@ async function time(what: () => Promise<unknown>): Promise<number> {
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 /** Run the benchmark; resolves with the Markdown table. */
 export async function runS3Bench(options: Options): Promise<string> {
@@ -82,7 +82,7 @@ export async function runS3Bench(options: Options): Promise<string> {
   const oursUp = () => time(async () => {
     const upload = await storage.beginUpload(file, { size: bytes, replace: true });
     await new Promise<void>((resolve, reject) => {
-      source(data).pipe(upload.stream as NodeJS.WritableStream).on('finish', resolve).on('error', reject);
+      source(data).pipe(upload.stream).on('finish', resolve).on('error', reject);
     });
     // As an FTP STOR: the digest (the transfer layer's, computed outside the
     // timing here) arrives only at commit, so a multipart upload is stamped

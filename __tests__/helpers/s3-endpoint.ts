@@ -31,7 +31,7 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 // Types only at the top: the child process never loads the SDK (it starts faster).
-import type { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 
 /** The credentials s3rver accepts; they exist only on this test endpoint. */
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
@@ -79,8 +79,8 @@ export async function startS3Endpoint(bucket = 'test-bucket', startTimeoutMs = 2
       if (child.exitCode === null) child.kill('SIGKILL');
       reject(err);
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (data: Buffer) => (output += data.toString('utf8')));
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (data: Buffer) => (output += data.toString('utf8')));
     child.once('exit', (code) => fail(new Error(`s3rver exited with ${code} before it was ready:\n${output}`)));
   });
   if (!announced) {
@@ -99,7 +99,7 @@ export async function startS3Endpoint(bucket = 'test-bucket', startTimeoutMs = 2
     pid: child.pid!,
     client() {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { S3Client: Client } = require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
+      const { S3Client: Client } = require('@aws-sdk/client-s3') as { S3Client: new (config: S3ClientConfig) => S3Client };
       const client = new Client({
         endpoint,
         region: 'us-east-1',
@@ -184,7 +184,7 @@ function uploadDir(ctx: Ctx, bucket: string, uploadId: string): string {
 }
 
 function parseCopySource(raw: string): { bucket: string; key: string } {
-  const decoded = decodeURIComponent(raw.split('?')[0] as string).replace(/^\//, '');
+  const decoded = decodeURIComponent(raw.split('?')[0]).replace(/^\//, '');
   const slash = decoded.indexOf('/');
   return { bucket: decoded.slice(0, slash), key: decoded.slice(slash + 1) };
 }
@@ -263,7 +263,7 @@ async function uploadPartCopy(ctx: Ctx, bucket: string, uploadId: string): Promi
 async function compat(ctx: Ctx, next: Next): Promise<void> {
   const match = /^\/([^/]+)(?:\/(.*))?$/.exec(ctx.path);
   if (!match) return next();
-  const bucket = match[1] as string;
+  const bucket = match[1];
   const key = match[2] === undefined || match[2] === '' ? undefined : decodeURIComponent(match[2]);
   const { uploadId } = ctx.query;
   const copySource = ctx.headers['x-amz-copy-source'];
@@ -335,7 +335,7 @@ async function serve(dir: string, bucket: string): Promise<void> {
   const address = await server.run();
   process.stdout.write(`S3_ENDPOINT_READY ${address.port}\n`);
   const shutdown = () => {
-    server.close().finally(() => process.exit(0));
+    void server.close().finally(() => process.exit(0));
   };
   process.stdin.on('end', shutdown);
   process.stdin.on('close', shutdown);
@@ -344,7 +344,7 @@ async function serve(dir: string, bucket: string): Promise<void> {
 }
 
 if (require.main === module && process.argv[2] === 'serve') {
-  serve(process.argv[3] as string, process.argv[4] as string).catch((err: unknown) => {
+  serve(process.argv[3], process.argv[4]).catch((err: unknown) => {
     process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
     process.exit(1);
   });

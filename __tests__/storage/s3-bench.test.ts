@@ -11,8 +11,8 @@ it('bench/s3.ts measures upload and download through S3Storage and the SDK, and 
   expect(rows).toHaveLength(2);
   for (const row of rows) {
     const [, , ours, sdk, ratio] = row.split('|').map((cell) => cell.trim());
-    expect(Number.parseFloat(ours!)).toBeGreaterThan(0);
-    expect(Number.parseFloat(sdk!)).toBeGreaterThan(0);
-    expect(Number.parseFloat(ratio!)).toBeGreaterThan(0);
+    expect(Number.parseFloat(ours)).toBeGreaterThan(0);
+    expect(Number.parseFloat(sdk)).toBeGreaterThan(0);
+    expect(Number.parseFloat(ratio)).toBeGreaterThan(0);
   }
 }, 120_000);

@@ -86,7 +86,7 @@ it(`streams ${TOTAL_MIB} MiB up and down with RSS growth under partSize × (queu
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   const line = /RESULT (.*)/.exec(output);
   if (code !== 0 || !line) throw new Error(`memory child failed (${code}):\n${output.slice(-3000)}`);
-  const result = JSON.parse(line[1] as string) as { baseline: number; peak: number; uploadMs: number; downloadMs: number; same: boolean; stored: boolean };
+  const result = JSON.parse(line[1]) as { baseline: number; peak: number; uploadMs: number; downloadMs: number; same: boolean; stored: boolean };
   const growth = result.peak - result.baseline;
   process.stdout.write(
     `[s3-memory] ${TOTAL_MIB} MiB up ${result.uploadMs} ms, down ${result.downloadMs} ms; ` +

@@ -399,6 +399,25 @@ describe('rename', () => {
     expect((await readFile(storage, 'old.txt')).toString()).toBe('second');
   });
 
+  it('falls back to a plain delete on an endpoint that does not implement conditional deletes', async () => {
+    const { storage, prefix } = makeStorage();
+    await put(`${prefix}a.txt`, 'moved');
+    // Such an endpoint answers 501 NotImplemented to DeleteObject with If-Match.
+    storage.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { IfMatch?: string };
+        if (context.commandName === 'DeleteObjectCommand' && input.IfMatch !== undefined) {
+          throw Object.assign(new Error('not implemented'), { name: 'NotImplemented', $metadata: { httpStatusCode: 501 } });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'noConditionalDelete' },
+    );
+    await storage.rename(p('a.txt'), p('b.txt'), { replace: false });
+    expect(await head(`${prefix}a.txt`)).toBeUndefined();
+    expect((await readFile(storage, 'b.txt')).toString()).toBe('moved');
+  });
+
   it('computes multipart copy ranges: whole parts, a short last one, and bigger parts past 10,000', () => {
     expect(copyPartRanges(10, 4)).toEqual([
       { partNumber: 1, start: 0, end: 3 },
@@ -413,9 +432,9 @@ describe('rename', () => {
     const fiveTiB = 5 * 1024 * 1024 * MiB;
     const parts = copyPartRanges(fiveTiB, 512 * MiB);
     expect(parts.length).toBeLessThanOrEqual(10_000);
-    expect(parts[0]!.start).toBe(0);
-    expect(parts[parts.length - 1]!.end).toBe(fiveTiB - 1);
-    const gaps = parts.filter((part, i) => i > 0 && part.start !== parts[i - 1]!.end + 1);
+    expect(parts[0].start).toBe(0);
+    expect(parts[parts.length - 1].end).toBe(fiveTiB - 1);
+    const gaps = parts.filter((part, i) => i > 0 && part.start !== parts[i - 1].end + 1);
     expect(gaps).toEqual([]);
     expect(() => copyPartRanges(0, 4)).toThrow(RangeError);
   });

@@ -152,10 +152,11 @@ export class S3Download implements DownloadSource {
   }
 
   /** Stop every stream still open; safe to call twice. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.closed = true;
     for (const stream of this.streams) stream.destroy();
     this.streams.clear();
+    return Promise.resolve();
   }
 }
 

@@ -26,7 +26,7 @@ import {
   type UploadOptions,
 } from './draft-core';
 import { S3Download, SHA256_PATTERN, headObject, readSmallObject, type ObjectInfo } from './download';
-import { isPreconditionFailed, kindOf, rethrowStorage, toStorageError } from './errors';
+import { isPreconditionFailed, rethrowStorage, toStorageError } from './errors';
 import { KeySpace, normalizePrefix } from './keys';
 import { FOLDER_MTIME, folderExists, keysUnder, listFolder, toSeconds } from './listing';
 import { copyObject } from './copy';
@@ -41,7 +41,7 @@ const CAPABILITIES: StorageCapabilities = Object.freeze({
 });
 
 function lastPart(path: StoragePath): string {
-  return path[path.length - 1] as string;
+  return path[path.length - 1];
 }
 
 function parentOf(path: StoragePath): StoragePath {
@@ -244,8 +244,9 @@ export class S3Storage implements Storage {
   }
 
   /** Release the SDK client's sockets (the root storage only; scopes share it). */
-  async close(): Promise<void> {
+  close(): Promise<void> {
     if (this.ownsClient) this.ctx.client.destroy();
+    return Promise.resolve();
   }
 
   /** HeadObject of the file at `path`, or undefined when there is none. */
@@ -277,7 +278,8 @@ export class S3Storage implements Storage {
       await this.ctx.client.send(new DeleteObjectCommand({ Bucket: this.ctx.bucket, Key: source.key, IfMatch: `"${source.etag}"` }));
     } catch (err) {
       if (isPreconditionFailed(err)) return;
-      if (kindOf(err) !== 'io' || (err as { name?: string }).name !== 'NotImplemented') throw toStorageError(err);
+      const shape = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (shape.name !== 'NotImplemented' && shape.$metadata?.httpStatusCode !== 501) throw toStorageError(err);
       await this.deleteKey(source.key);
     }
   }

@@ -116,7 +116,7 @@ export class S3Upload implements PendingUpload {
   }
 
   private takeBuffered(): Buffer {
-    const body = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.buffered);
+    const body = this.chunks.length === 1 ? (this.chunks[0]) : Buffer.concat(this.chunks, this.buffered);
     this.chunks = [];
     this.buffered = 0;
     return body;
