@@ -209,6 +209,16 @@ describe('multipart uploads', () => {
     expect((await storage.openRead(p('stor.bin'))).versionKey).toBe(versionKey);
   });
 
+  it('splits one huge write into parts of partSize (no giant part)', async () => {
+    const { storage, counts } = makeStorage(bigOptions);
+    const data = randomBytes(12 * MiB);
+    const upload = await storage.beginUpload(p('one-write.bin'), { size: data.length, replace: true });
+    await writeAll(upload, data, data.length);
+    await upload.commit({ sha256: sha256(data), bytes: data.length });
+    expect(counts.get('UploadPartCommand')).toBe(3);
+    expectBytes(await readFile(storage, 'one-write.bin'), data);
+  });
+
   it('a small upload is one PutObject carrying the digest, no multipart upload at all', async () => {
     const { storage, prefix, counts } = makeStorage(bigOptions);
     const data = randomBytes(1000);

@@ -99,7 +99,7 @@ export class S3Upload implements PendingUpload {
     if (this.written > this.maxBytes) return callback(new StorageError('too_large', 'Too large for the storage'));
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    if (this.buffered >= this.plan.partSize) this.sendPart(this.takeBuffered());
+    while (this.buffered >= this.plan.partSize) this.sendPart(this.takePart(this.plan.partSize));
     this.whenRoom().then(
       () => callback(this.failure ? toStorageError(this.failure.error) : null),
       (err: unknown) => callback(toStorageError(err)),
@@ -107,7 +107,8 @@ export class S3Upload implements PendingUpload {
   }
 
   private onFinal(callback: (error?: Error | null) => void): void {
-    // A file smaller than one part stays buffered for commit's single PutObject.
+    // A file smaller than one part stays buffered for commit's single PutObject;
+    // a multipart upload sends what is left as its last (shorter) part.
     if (this.created && this.buffered > 0) this.sendPart(this.takeBuffered());
     this.settled().then(
       () => callback(this.failure ? toStorageError(this.failure.error) : null),
@@ -115,11 +116,22 @@ export class S3Upload implements PendingUpload {
     );
   }
 
+  /** Everything buffered, as one Buffer. */
   private takeBuffered(): Buffer {
-    const body = this.chunks.length === 1 ? (this.chunks[0]) : Buffer.concat(this.chunks, this.buffered);
-    this.chunks = [];
-    this.buffered = 0;
-    return body;
+    return this.takePart(this.buffered);
+  }
+
+  /**
+   * The first `size` buffered bytes as one part. Parts are exactly partSize
+   * (a caller writing one huge chunk gets it split, not one giant part); the
+   * rest stays as a view, copied into the next part when that one is joined.
+   */
+  private takePart(size: number): Buffer {
+    const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.buffered);
+    const rest = all.subarray(size);
+    this.chunks = rest.length > 0 ? [rest] : [];
+    this.buffered = rest.length;
+    return all.subarray(0, size);
   }
 
   /** Resolves once fewer than queueSize parts are in flight. */
