@@ -2,10 +2,21 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { encodeFrame } from '../../src/protocol/frame-encoder';
+import { MemoryLog } from '../../src/logging/log';
+import { FileServer } from '../../src/server/file-server';
 import { RawConnection } from '../helpers/raw-connection';
 import { startTestServer, type TestServer } from '../helpers/test-server';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+/** Poll `check` every 10 ms until it holds; throws after `timeoutMs`. */
+async function waitUntil(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 let t: TestServer;
 beforeEach(async () => {
@@ -95,25 +106,72 @@ it('keeps the old file whole and leaves no temp file when a client is cut off mi
 });
 
 it('lets a download finish from the version it opened while a PUT replaces the file', async () => {
-  const oldVersion = Buffer.alloc(8 * 1024 * 1024, 0x6f);
-  const newVersion = Buffer.alloc(3 * 1024 * 1024, 0x6e);
+  // Far more than loopback socket buffers and the server's send ring can
+  // hold, so the download cannot be done before the PUT starts.
+  const oldVersion = randomBytes(32 * 1024 * 1024);
+  const newVersion = randomBytes(3 * 1024 * 1024 + 5);
   await t.put('doc.bin', oldVersion);
-  const reader = (await RawConnection.open(t.port)).conn;
-  const writer = (await RawConnection.open(t.port)).conn;
-  // Do not read the download yet: the server is mid-payload when the PUT lands.
-  reader.command('GET', { filename: 'doc.bin' });
-  expect(await writer.request('PUT', { filename: 'doc.bin', size: newVersion.length })).toMatchObject({ code: 150 });
-  writer.write(newVersion);
-  expect(await writer.frame(20_000)).toMatchObject({ code: 226 });
-  const header = await reader.frame();
-  expect(header).toMatchObject({ size: oldVersion.length });
-  const payload = await reader.bytes(oldVersion.length, 20_000);
-  expect(payload.equals(oldVersion)).toBe(true);
-  expect(await reader.frame()).toMatchObject({ code: 226, sha256: sha256(oldVersion) });
-  expect((await fs.readFile(path.join(t.root, 'doc.bin'))).equals(newVersion)).toBe(true);
-  reader.close();
-  writer.close();
-});
+  // An in-process server of its own, so an observer can say what is in flight and in which order it ended.
+  const events: string[] = [];
+  const inFlight = new Set<string>();
+  const server = await FileServer.start({
+    root: t.root,
+    host: '127.0.0.1',
+    port: 0,
+    log: new MemoryLog(),
+    observer: {
+      transferStarted: (start) => {
+        events.push(`${start.direction} started`);
+        inFlight.add(start.direction);
+      },
+      transfer: (record) => {
+        events.push(`${record.direction} ${record.ok ? 'ok' : 'failed'}`);
+        inFlight.delete(record.direction);
+      },
+    },
+  });
+  const reader = (await RawConnection.open(server.port)).conn;
+  const writer = (await RawConnection.open(server.port)).conn;
+  try {
+    // Stop reading as soon as the first payload bytes are in: the server is then held mid-payload.
+    let received = 0;
+    const holdAfterFirstChunk = (chunk: Buffer) => {
+      received += chunk.length;
+      reader.socket.pause();
+    };
+    reader.socket.on('data', holdAfterFirstChunk);
+    reader.command('GET', { filename: 'doc.bin' });
+    const header = await reader.frame(20_000);
+    expect(header).toMatchObject({ code: 200, size: oldVersion.length });
+    await waitUntil(() => inFlight.has('download') && received > 0);
+    expect(received).toBeLessThan(oldVersion.length);
+
+    expect(await writer.request('PUT', { filename: 'doc.bin', size: newVersion.length, sha256: sha256(newVersion) })).toMatchObject({ code: 150 });
+    writer.write(newVersion);
+    expect(await writer.frame(20_000)).toMatchObject({ code: 226, sha256: sha256(newVersion) });
+    expect((await fs.readFile(path.join(t.root, 'doc.bin'))).equals(newVersion)).toBe(true);
+    // The replacement is complete while the download is still under way.
+    expect(events).toEqual(['download started', 'upload started', 'upload ok']);
+    expect(inFlight.has('download')).toBe(true);
+
+    reader.socket.off('data', holdAfterFirstChunk);
+    reader.socket.resume();
+    const payload = await reader.bytes(oldVersion.length, 60_000);
+    expect(sha256(payload)).toBe(sha256(oldVersion));
+    expect(await reader.frame(20_000)).toMatchObject({ code: 226, bytes: oldVersion.length, sha256: sha256(oldVersion) });
+    expect(events).toEqual(['download started', 'upload started', 'upload ok', 'download ok']);
+
+    // A new GET opens the new version.
+    const again = await reader.request('GET', { filename: 'doc.bin' });
+    expect(again).toMatchObject({ code: 200, size: newVersion.length });
+    expect(sha256(await reader.bytes(newVersion.length, 20_000))).toBe(sha256(newVersion));
+    expect(await reader.frame(20_000)).toMatchObject({ code: 226, sha256: sha256(newVersion) });
+  } finally {
+    reader.close();
+    writer.close();
+    await server.close(1_000);
+  }
+}, 90_000);
 
 it('answers pipelined commands in order', async () => {
   await t.put('a.txt', 'A');

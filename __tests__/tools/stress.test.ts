@@ -6,7 +6,7 @@ import { compareContent, digestOf, HashingSink, randomBytesOf, verifyBuffer } fr
 import { LatencyRecorder, median, percentile, summarise } from '../../src/tools/latency';
 import { parseSize } from '../../src/tools/sizes';
 import { main } from '../../src/tools/stress';
-import { IntegrityError, pickOp, SessionState, type SeedSet } from '../../src/tools/stress-mix';
+import { IntegrityError, OP_NAMES, pickOp, SessionState, type SeedSet } from '../../src/tools/stress-mix';
 import { STRESS_EXIT, stressExitCode } from '../../src/tools/stress-report';
 import { runStress, STRESS_DEFAULTS, type StressReport } from '../../src/tools/stress-run';
 import { classifyFailure } from '../../src/tools/stress-stats';
@@ -38,12 +38,22 @@ describe('latency', () => {
 
   it('keeps memory bounded past its cap but counts and maxes exactly', () => {
     const recorder = new LatencyRecorder(10, lcg(1));
-    for (let i = 1; i <= 1000; i++) recorder.record(i);
+    for (let i = 1; i <= 10; i++) recorder.record(i);
+    expect(recorder.kept).toBe(10);
+    for (let i = 11; i <= 100_000; i++) {
+      recorder.record(i);
+      // Checked after every sample, not only at the end: the store never grows past its cap.
+      if (recorder.kept !== 10) throw new Error(`${recorder.kept} samples held after ${i} recorded`);
+    }
     const summary = recorder.summary();
-    expect(summary.count).toBe(1000);
-    expect(summary.max).toBe(1000);
-    // A reservoir of 10 out of 1..1000 has its median far from the first ten.
-    expect(summary.p50).toBeGreaterThan(10);
+    expect(summary.count).toBe(100_000);
+    expect(summary.max).toBe(100_000);
+    // What is kept is a sample of everything seen, not the first ten.
+    expect(summary.p99).toBeGreaterThan(10);
+  });
+
+  it('refuses a cap that is not a positive whole number', () => {
+    for (const cap of [0, -1, 2.5, Number.NaN]) expect(() => new LatencyRecorder(cap)).toThrow(RangeError);
   });
 });
 
@@ -119,6 +129,8 @@ describe('runStress against a real server', () => {
       clients: 2,
       durationSec: 1,
       liveIntervalMs: 0,
+      // GET-large always reads a seed: with cover it runs at least once, however few commands a loaded machine gets through.
+      cover: true,
       // Replace every seed behind the server's back with other bytes of the same size.
       afterSeed: async (seeds) => {
         for (const file of [...seeds.small, ...seeds.large]) {
@@ -128,37 +140,78 @@ describe('runStress against a real server', () => {
     });
     expect(report.ops).toBeGreaterThan(0);
     expect(report.integrityFailures).toBeGreaterThan(0);
-    expect(report.errorSamples.some((s) => /GET stress-.*small-\d\.bin: received sha256/.test(s.message))).toBe(true);
+    expect(report.errorSamples.some((s) => /^GET(-large)?: GET stress-[^/]+\/(small|large)-\d\.bin: received sha256/.test(s.message))).toBe(true);
     expect(stressExitCode(report, true)).toBe(STRESS_EXIT.integrity);
     expect(report.cleanedUp).toBe(true);
     expect(await fs.readdir(server.root)).toEqual([]);
   });
+  it('with cover, runs every command of the mix once even when the duration is over at once', async () => {
+    const report = await runStress({
+      ...STRESS_DEFAULTS,
+      sizes: { smallMin: 1024, smallMax: 2048, large: 16 * 1024 },
+      host: '127.0.0.1',
+      port: server.port,
+      clients: 2,
+      durationSec: 0.001,
+      liveIntervalMs: 0,
+      cover: true,
+    });
+    expect(report.errors).toBe(0);
+    for (const name of OP_NAMES) expect({ name, ran: (report.commands[name]?.count ?? 0) > 0 }).toEqual({ name, ran: true });
+    expect(report.cleanedUp).toBe(true);
+    expect(await fs.readdir(server.root)).toEqual([]);
+  });
+
+  it('without cover, stops at the duration: each session ends with the command it began', async () => {
+    const report = await runStress({
+      ...STRESS_DEFAULTS,
+      sizes: { smallMin: 1024, smallMax: 2048, large: 16 * 1024 },
+      host: '127.0.0.1',
+      port: server.port,
+      clients: 2,
+      durationSec: 0.001,
+      liveIntervalMs: 0,
+    });
+    // The deadline passes before or while the sessions connect: each runs at most the one command it began.
+    const connects = report.commands.CONNECT?.count ?? 0;
+    expect(connects).toBeLessThanOrEqual(2);
+    expect(report.ops - connects).toBeLessThanOrEqual(connects);
+    expect(report.cleanedUp).toBe(true);
+  });
 });
 
 describe('stress CLI', () => {
-  it('runs 3 clients for 2 s against a server it spawns, and reports clean JSON', async () => {
+  it('runs 3 clients for 2 s against a server it spawns, covers every command, and reports clean JSON', async () => {
+    // A loaded machine gets through only a handful of random commands in 2 s
+    // (seen: 7, none of them a PUT); --cover runs on until each has run once.
     const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       execFile(
         process.execPath,
-        ['-r', 'ts-node/register/transpile-only', 'src/tools/stress.ts', '--spawn', '--clients', '3', '--duration', '2', '--json', '--large-size', '1MiB'],
-        { cwd: PROJECT, timeout: 45_000 },
+        ['-r', 'ts-node/register/transpile-only', 'src/tools/stress.ts', '--spawn', '--clients', '3', '--duration', '2', '--cover', '--json', '--large-size', '1MiB'],
+        { cwd: PROJECT, timeout: 110_000 },
         (err, out, errOut) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout: out, stderr: errOut }),
       );
     });
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
     const report = JSON.parse(stdout) as StressReport;
     expect(report.clients).toBe(3);
-    expect(report.ops).toBeGreaterThan(0);
-    expect(report.bytes).toBeGreaterThan(0);
     expect(report.integrityFailures).toBe(0);
     expect(report.errors).toBe(0);
     expect(report.cleanedUp).toBe(true);
-    for (const name of ['CONNECT', 'GET', 'PUT', 'LS'] as const) expect(report.commands[name]?.count).toBeGreaterThan(0);
+    for (const name of OP_NAMES) {
+      expect({ name, count: report.commands[name]?.count }).toEqual({ name, count: expect.any(Number) });
+      expect(report.commands[name]!.count).toBeGreaterThan(0);
+      expect(report.commands[name]!.errors).toBe(0);
+    }
+    const counted = OP_NAMES.reduce((sum, name) => sum + report.commands[name]!.count, 0);
+    expect(report.ops).toBe(counted);
+    expect(report.bytes).toBeGreaterThan(0);
+    expect(report.seconds).toBeGreaterThanOrEqual(2);
     expect(report.commands.GET?.p99).toBeGreaterThan(0);
     // The human table goes to stderr with --json, after the live lines.
     expect(stderr).toMatch(/command\s+count\s+errors\s+p50 ms\s+p95 ms\s+p99 ms\s+max ms/);
     expect(stderr).toMatch(/ops\/s +\d+ +MB\/s +[\d.]+ +errors 0 +integrity 0 +active \d\/3/);
-  }, 50_000);
+  }, 120_000);
 
   it('refuses bad options with exit code 2', async () => {
     const write = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);

@@ -30,6 +30,16 @@ export interface ServerLogOptions {
   format?: ServerLogFormat;
   /** Time source for the line timestamps, so tests can assert exact lines. File names still follow real time. */
   clockForTests?: Pick<Clock, 'now'>;
+  /**
+   * Size and count limits of the files, for tests that must see rotation
+   * without writing 10 MB a part. Default {@link LOG_FILE_SETTINGS}.
+   */
+  rotation?: {
+    /** Start a new part past this size: `'10m'`, `'500k'`. */
+    maxSize?: string;
+    /** Files kept, parts and days alike; the oldest is removed beyond. */
+    maxFiles?: number;
+  };
 }
 
 /** A winston-backed {@link Log}, the file it writes, and a way to flush it. */
@@ -164,6 +174,7 @@ export function createServerLog(opts: ServerLogOptions = {}): ServerLog {
     fs.mkdirSync(logDir, { recursive: true });
     fileTransport = new DailyRotateFile({
       ...LOG_FILE_SETTINGS,
+      ...opts.rotation,
       dirname: logDir,
       auditFile: path.join(logDir, AUDIT_FILE_NAME),
       eol: '\n',

@@ -84,6 +84,11 @@ export class LatencyRecorder {
     if (slot < this.maxSamples) this.samples[slot] = ms;
   }
 
+  /** Samples held in memory now: never more than `maxSamples`. */
+  get kept(): number {
+    return this.samples.length;
+  }
+
   /** Samples recorded, kept or not. */
   get count(): number {
     return this.seen;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { FtpClient } from '../client/ftp-client';
 import { bufferSource, digestOf, randomBytesOf } from './integrity';
 import { elapsedMs } from './latency';
-import { pickOp, runOp, SessionState, type MixSizes, type OpName, type SeedFile, type SeedSet } from './stress-mix';
+import { MIX_WEIGHTS, pickOp, runOp, SessionState, type MixSizes, type OpKind, type OpName, type SeedFile, type SeedSet } from './stress-mix';
 import { StressStats, type CommandRow, type ErrorSample } from './stress-stats';
 
 /** What a stress run does and against which server. */
@@ -28,6 +28,13 @@ export interface StressOptions {
   runId?: string;
   /** Ends the loops early, as if the duration were over (Ctrl-C). */
   signal?: AbortSignal;
+  /**
+   * Go on past the duration until every command of the mix has run at
+   * least once, and so has its row in the report (for at most
+   * {@link COVER_LIMIT_MS} more). The mix is random: a short run on a loaded
+   * machine does a handful of commands and can miss one.
+   */
+  cover?: boolean;
 }
 
 /** Defaults of the optional fields of {@link StressOptions}. */
@@ -64,6 +71,8 @@ export interface StressReport {
 
 /** How long in-flight commands may run past the deadline before their sessions are cut. */
 const STOP_GRACE_MS = 15_000;
+/** How long `cover` may run past the duration. */
+export const COVER_LIMIT_MS = 60_000;
 /** Pause before a session reconnects after losing its connection. */
 const RECONNECT_PAUSE_MS = 200;
 
@@ -92,17 +101,24 @@ export async function runStress(options: StressOptions): Promise<StressReport> {
   let cut = false;
   const clients = new Set<FtpClient>();
   const ticker = startTicker(stats, options, started);
+  const ran = new Set<OpName>();
+  const uncovered = (): OpKind[] => (options.cover ? MIX_KINDS.filter((kind) => !ran.has(kind)) : []);
+  const overtime = options.cover ? COVER_LIMIT_MS : 0;
   const cutAll = () => {
     cut = true;
     for (const client of clients) client.close();
   };
-  let hardStop = setTimeout(cutAll, options.durationSec * 1000 + STOP_GRACE_MS);
+  let hardStop = setTimeout(cutAll, options.durationSec * 1000 + overtime + STOP_GRACE_MS);
   const onAbort = () => {
     clearTimeout(hardStop);
     hardStop = setTimeout(cutAll, STOP_GRACE_MS);
   };
   options.signal?.addEventListener('abort', onAbort, { once: true });
-  const going = () => Date.now() < deadline && !cut && !options.signal?.aborted;
+  const going = () => {
+    if (cut || options.signal?.aborted) return false;
+    const now = Date.now();
+    return now < deadline || (now < deadline + overtime && uncovered().length > 0);
+  };
 
   const session = async (index: number): Promise<void> => {
     const state = new SessionState(`${seeds.folder}/c${index}`, seeds, options.sizes);
@@ -127,14 +143,17 @@ export async function runStress(options: StressOptions): Promise<StressReport> {
         clients.add(client);
         stats.active += 1;
       }
-      const kind = pickOp(state);
+      const missing = Date.now() < deadline ? [] : uncovered();
+      const kind = missing.length > 0 ? coverOp(state, missing[0]) : pickOp(state);
       const t0 = process.hrtime.bigint();
       try {
         const outcome = await runOp(kind, client, state);
         stats.succeeded(outcome.name, elapsedMs(t0), outcome.bytes);
+        ran.add(outcome.name);
       } catch (err) {
         if (cut) break;
         stats.failed(kind, err);
+        ran.add(kind);
       }
     }
     if (client) {
@@ -169,6 +188,16 @@ export async function runStress(options: StressOptions): Promise<StressReport> {
     errorSamples: stats.errorSamples(),
     cleanedUp,
   };
+}
+
+/** Every command the mix draws from. */
+const MIX_KINDS = Object.keys(MIX_WEIGHTS) as OpKind[];
+
+/** `wanted` if the session's folder allows it now, else the command that makes it possible. */
+function coverOp(state: SessionState, wanted: OpKind): OpKind {
+  if ((wanted === 'RENAME' || wanted === 'DELETE') && state.files.size === 0) return 'PUT';
+  if (wanted === 'RMDIR' && state.dirs.size === 0) return 'MKDIR';
+  return wanted;
 }
 
 /** Make the run folder, upload the seed files and one folder per session. */

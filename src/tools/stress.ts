@@ -5,7 +5,7 @@ import yargs from 'yargs';
 import { DEFAULT_LIMITS } from '../config/defaults';
 import { silentLog } from '../logging/log';
 import { FileServer } from '../server/file-server';
-import { runStress, STRESS_DEFAULTS, type StressReport } from './stress-run';
+import { COVER_LIMIT_MS, runStress, STRESS_DEFAULTS, type StressReport } from './stress-run';
 import { formatStressTable, STRESS_EXIT, stressExitCode } from './stress-report';
 import { parseSize } from './sizes';
 
@@ -27,6 +27,7 @@ interface Settings {
   json: boolean;
   quiet: boolean;
   allowErrors: boolean;
+  cover: boolean;
   smallMin: number;
   smallMax: number;
   largeSize: number;
@@ -47,6 +48,7 @@ async function parseArgs(argv: string[]): Promise<Settings | number> {
     .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON on stdout (the table goes to stderr)' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No live line' })
     .option('allow-errors', { type: 'boolean', default: false, describe: 'Exit 0 despite connection/command failures (never despite integrity failures)' })
+    .option('cover', { type: 'boolean', default: false, describe: `Go on past --duration until every command of the mix has run once (at most ${COVER_LIMIT_MS / 1000} s more)` })
     .option('small-min', { type: 'string', default: '4KiB', describe: 'Smallest small file' })
     .option('small-max', { type: 'string', default: '64KiB', describe: 'Largest small file' })
     .option('large-size', { type: 'string', default: '4MiB', describe: 'Size of the large files' })
@@ -68,6 +70,7 @@ async function parseArgs(argv: string[]): Promise<Settings | number> {
     json: args.json,
     quiet: args.quiet,
     allowErrors: args['allow-errors'],
+    cover: args.cover,
     smallMin: parseSize(args['small-min']),
     smallMax: parseSize(args['small-max']),
     largeSize: parseSize(args['large-size']),
@@ -149,6 +152,7 @@ export async function main(argv: string[]): Promise<number> {
       liveIntervalMs: settings.quiet ? 0 : STRESS_DEFAULTS.liveIntervalMs,
       onLive: (line) => process.stderr.write(`${line}\n`),
       signal: stopper.signal,
+      cover: settings.cover,
     });
   } catch (err) {
     process.stderr.write(`stress: could not start the run: ${err instanceof Error ? err.message : String(err)}\n`);
