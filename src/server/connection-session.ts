@@ -1,5 +1,7 @@
 import type { Socket } from 'node:net';
+import { MAX_INVALID_FRAMES, MAX_UNSENT_REPLY_BYTES } from '../config/defaults';
 import type { Log } from '../logging/log';
+import { LogThrottle, suppressedNote } from '../logging/throttle';
 import type { FramingError, ProtocolError } from '../protocol/errors';
 import { FrameDecoder } from '../protocol/frame-decoder';
 import { encodeFrame } from '../protocol/frame-encoder';
@@ -31,19 +33,30 @@ function onEnd(this: SessionSocket): void {
 function onClose(this: SessionSocket): void {
   this[SESSION].socketClosed();
 }
+function onDrain(this: SessionSocket): void {
+  this[SESSION].drained();
+}
 function onIdle(session: ConnectionSession): void {
-  session.abort(`idle for ${session.deps.limits.idleTimeoutMs / 1000} s`);
+  session.idle();
+}
+function onOutputTimer(session: ConnectionSession): void {
+  session.checkOutput();
 }
 function onError(this: SessionSocket, err: NodeJS.ErrnoException): void {
   // Resets and broken pipes are how clients often leave; not an error of ours.
   this[SESSION].noteReason(`socket error ${err.code ?? err.message}`);
 }
 
+/** The one key of a session's own throttle of invalid-frame warnings. */
+const INVALID = 'invalid';
+
 /**
  * One client connection: decodes one command at a time, runs it to the end
  * (payload and trailer included), then decodes the next. Nothing is read
- * from the socket while a command runs, so a client that pipelines or floods
- * is held back by TCP itself.
+ * from the socket while a command runs, nor while more than
+ * {@link MAX_UNSENT_REPLY_BYTES} of answers wait for the client to read
+ * them, so a client that pipelines or floods is held back by TCP itself and
+ * cannot make the server buffer its answers.
  *
  * While it waits for bytes the session is only a few fields and socket
  * listeners (no pending promise chain): idle connections stay cheap.
@@ -62,6 +75,13 @@ export class ConnectionSession implements SessionInfo, TransferHost {
 
   private idleTimer: Timer | undefined;
   private frameTimer: Timer | undefined;
+  /** Runs while reading waits for unsent answers to drain (see {@link checkOutput}). */
+  private outputTimer: Timer | undefined;
+  /** Unsent bytes when the output timer was last armed: less at its next check means progress. */
+  private unsentAtCheck = 0;
+  private invalidFrames = 0;
+  /** Made on the first invalid frame: most sessions never send one. */
+  private invalidWarnings: LogThrottle | undefined;
   /** Wakes a command waiting in {@link pull} for payload bytes. */
   private wake: (() => void) | undefined;
 
@@ -102,6 +122,11 @@ export class ConnectionSession implements SessionInfo, TransferHost {
     return this.sessionLog;
   }
 
+  /** Bytes written to the client that it has not taken yet (what this session holds in memory for it). */
+  get unsentBytes(): number {
+    return this.socket.writableLength;
+  }
+
   /** Why the session ended, once it has. */
   get endReason(): string {
     return this.closeReason || 'client closed the connection';
@@ -110,9 +135,15 @@ export class ConnectionSession implements SessionInfo, TransferHost {
   /** Greet the client and start serving; commands run as their bytes arrive. */
   async run(): Promise<void> {
     this.socket.setNoDelay(true);
+    // A client may pipeline its commands and then half-close (`shutdown(SHUT_WR)`,
+    // `nc -N`): each still gets its answer, and the session ends once the last
+    // is written. By default Node would end our side at the peer's FIN and
+    // fail every later write.
+    this.socket.allowHalfOpen = true;
     this.socket.on('readable', onReadable);
     this.socket.on('end', onEnd);
     this.socket.on('close', onClose);
+    this.socket.on('drain', onDrain);
     this.socket.write(this.deps.greeting);
     this.idleTimer = this.deps.clock.setTimer(this.deps.limits.idleTimeoutMs, onIdle, this);
     this.pump();
@@ -177,8 +208,69 @@ export class ConnectionSession implements SessionInfo, TransferHost {
     this.readable();
   }
 
+  /** @internal The idle timer fired. */
+  idle(): void {
+    // Waiting for the client to read our answers is not idleness; the output
+    // timer decides when that wait has gone on too long.
+    if (this.outputTimer) {
+      this.idleTimer?.refresh();
+      return;
+    }
+    this.abort(`idle for ${this.deps.limits.idleTimeoutMs / 1000} s`);
+  }
+
+  /** @internal Everything written has reached the kernel: resume reading commands. */
+  drained(): void {
+    if (!this.outputTimer) return;
+    this.outputTimer.cancel();
+    this.outputTimer = undefined;
+    this.touch();
+    if (this.state === 'waiting') this.pump();
+  }
+
+  /**
+   * @internal The output timer fired while commands wait for answers to
+   * drain. Answers leave in whole writes; if none left in a whole transfer
+   * timeout, the client is not reading: cut it, as a stalled download is.
+   */
+  checkOutput(): void {
+    const timer = this.outputTimer;
+    if (!timer) return;
+    const unsent = this.socket.writableLength;
+    if (unsent <= MAX_UNSENT_REPLY_BYTES) {
+      this.drained();
+    } else if (unsent < this.unsentAtCheck) {
+      this.unsentAtCheck = unsent;
+      timer.refresh();
+    } else {
+      this.abort(`answers unread for ${this.deps.limits.transferTimeoutMs / 1000} s`);
+    }
+  }
+
+  /**
+   * @internal Answer a frame that is not a command (not UTF-8, JSON or an
+   * object; wrong type; missing or unknown command) with its `400`. Their
+   * warnings are throttled per session, and the connection is closed after
+   * the {@link MAX_INVALID_FRAMES}th answer, so a flood of junk can neither
+   * fill the log nor keep the server busy.
+   */
+  rejectInvalid(error: ProtocolError): void {
+    this.invalidFrames += 1;
+    this.invalidWarnings ??= new LogThrottle(this.deps.clock);
+    const suppressed = this.invalidWarnings.admit(INVALID);
+    if (suppressed !== undefined) this.log.warn(`Invalid command: ${error.message}${suppressedNote(suppressed)}`);
+    this.sendError(error);
+    if (this.invalidFrames < MAX_INVALID_FRAMES) return;
+    const held = this.invalidWarnings.release(INVALID);
+    this.log.warn(`Closing connection: ${MAX_INVALID_FRAMES} invalid frames${suppressedNote(held)}`);
+    this.noteReason('too many invalid frames');
+    this.close();
+  }
+
   /** @internal The socket is gone. */
   socketClosed(): void {
+    const held = this.invalidWarnings?.release(INVALID) ?? 0;
+    if (held > 0) this.log.warn(`Invalid command: ${held} similar line${held === 1 ? '' : 's'} suppressed`);
     this.deps.sessionClosed?.(this);
     this.ended = true;
     if (this.state !== 'running') this.state = 'closed';
@@ -235,6 +327,7 @@ export class ConnectionSession implements SessionInfo, TransferHost {
    */
   private pump(): void {
     while (this.state === 'waiting') {
+      if (this.outputBacklogged()) return;
       let frame;
       try {
         frame = this.frames?.next() ?? null;
@@ -246,13 +339,19 @@ export class ConnectionSession implements SessionInfo, TransferHost {
         this.frameTimer?.cancel();
         this.frameTimer = undefined;
         if (frame.kind === 'invalid') {
-          this.log.warn(`Invalid command: ${frame.error.message}`);
-          this.sendError(frame.error);
+          this.rejectInvalid(frame.error);
           this.touch();
           continue;
         }
         this.state = 'running';
-        void runCommand(this, frame.message).then(() => this.commandDone());
+        runCommand(this, frame.message).then(
+          () => this.commandDone(),
+          (err: unknown) => {
+            // runCommand answers every failure itself; this is the guard for its own bugs.
+            this.log.error('Session failed', err);
+            this.abort('internal error');
+          },
+        );
         return;
       }
       const chunk = this.socket.read() as Buffer | null;
@@ -269,6 +368,24 @@ export class ConnectionSession implements SessionInfo, TransferHost {
       }
       this.decoder.push(chunk);
     }
+  }
+
+  /**
+   * True while more answers wait unsent than the bound: reading stops until
+   * 'drain' (memory per connection stays bounded whatever the client
+   * pipelines). The output timer runs meanwhile; the frame timer does not,
+   * since a frame left half-read is now our doing, not the client's.
+   */
+  private outputBacklogged(): boolean {
+    const unsent = this.socket.writableLength;
+    if (unsent <= MAX_UNSENT_REPLY_BYTES) return false;
+    if (!this.outputTimer) {
+      this.frameTimer?.cancel();
+      this.frameTimer = undefined;
+      this.unsentAtCheck = unsent;
+      this.outputTimer = this.deps.clock.setTimer(this.deps.limits.transferTimeoutMs, onOutputTimer, this);
+    }
+    return true;
   }
 
   private commandDone(): void {
@@ -299,5 +416,7 @@ export class ConnectionSession implements SessionInfo, TransferHost {
     this.idleTimer = undefined;
     this.frameTimer?.cancel();
     this.frameTimer = undefined;
+    this.outputTimer?.cancel();
+    this.outputTimer = undefined;
   }
 }

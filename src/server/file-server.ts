@@ -134,6 +134,11 @@ export class FileServer {
     return this.registry.size;
   }
 
+  /** Answer bytes each open session holds unsent, its client not having read them (read-only). */
+  get unsentBytesPerSession(): number[] {
+    return [...this.registry.values()].map((session) => session.unsentBytes);
+  }
+
   /** True once a shutdown has begun. */
   get draining(): boolean {
     return this.closing !== undefined;
