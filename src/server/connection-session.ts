@@ -166,7 +166,12 @@ export class ConnectionSession implements SessionInfo, TransferHost {
 
   /** End the connection at once, dropping anything in flight. */
   abort(reason: string): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed') {
+      // Already closed and lingering for the peer's FIN (or for a client
+      // that does not read its last answers): cut it now.
+      this.socket.destroy();
+      return;
+    }
     this.log.warn(`Closing connection: ${reason}`);
     this.noteReason(reason);
     this.state = 'closed';
