@@ -85,6 +85,18 @@ export class PullConnection {
     return Buffer.concat(parts, n);
   }
 
+  /** Take exactly `n` payload bytes without keeping them, handing each piece to `onChunk` (to hash a big download). */
+  async consume(n: number, onChunk: (piece: Buffer) => void, timeoutMs = 5_000): Promise<void> {
+    let have = 0;
+    await this.until(timeoutMs, () => {
+      for (let part = this.decoder.takeRaw(n - have); part; part = this.decoder.takeRaw(n - have)) {
+        onChunk(part);
+        have += part.length;
+      }
+      return have === n ? true : undefined;
+    });
+  }
+
   /** Resolves once the server has closed the connection (reading and dropping what is left). */
   async waitClosed(timeoutMs = 5_000): Promise<void> {
     await this.until(

@@ -13,7 +13,7 @@ import { ConnectionSession, type SessionDeps } from './connection-session';
 import type { FileServerOptions } from './file-server-options';
 import { DigestCache } from './digest-cache';
 import { connectionsWithinDescriptors, openFileLimit } from './descriptor-limit';
-import { HashWorker } from './hash-worker';
+import { HashWorker, type HashJobCounts } from './hash-worker';
 import { RateLimiter } from './rate-limiter';
 import { SessionRegistry } from './session-registry';
 import type { Authenticator } from './access';
@@ -137,6 +137,11 @@ export class FileServer {
   /** Answer bytes each open session holds unsent, its client not having read them (read-only). */
   get unsentBytesPerSession(): number[] {
     return [...this.registry.values()].map((session) => session.unsentBytes);
+  }
+
+  /** What the shared hash worker has done: jobs started, completed, cancelled, shared, refused (read-only). */
+  get hashJobs(): HashJobCounts {
+    return this.hasher.counts;
   }
 
   /** True once a shutdown has begun. */
