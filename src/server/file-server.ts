@@ -17,7 +17,7 @@ import { HashWorker, type HashJobCounts } from './hash-worker';
 import { RateLimiter } from './rate-limiter';
 import { SessionRegistry } from './session-registry';
 import type { Authenticator } from './access';
-import type { ConnectionResult, ServerObserver } from './observer';
+import { safeObserver, type ConnectionResult, type ServerObserver } from './observer';
 import { createTlsListener } from './tls-listener';
 
 export { TLS_CIPHERS, type TlsCredentials } from './tls-listener';
@@ -107,12 +107,13 @@ export class FileServer {
     const storage = options.storage ?? (await LocalStorage.create(options.root, { createRoot: true }));
     const stale = await storage.removeStaleUploads();
     if (stale > 0) log.info(`Removed ${stale} temporary upload file(s) left by an earlier run`);
+    const clock = options.clock ?? systemClock;
     const server = new FileServer(
       storage,
       log,
-      options.clock ?? systemClock,
+      clock,
       limits,
-      options.observer ?? {},
+      safeObserver(options.observer ?? {}, log, clock),
       options.authenticator,
       { guestStorage: options.guestStorage, bans: options.bans, tls: options.tls },
     );
