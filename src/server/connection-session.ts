@@ -1,13 +1,13 @@
 import type { Socket } from 'node:net';
-import { MAX_INVALID_FRAMES, MAX_UNSENT_REPLY_BYTES } from '../config/defaults';
+import { MAX_UNSENT_REPLY_BYTES } from '../config/defaults';
 import type { Log } from '../logging/log';
-import { LogThrottle, suppressedNote } from '../logging/throttle';
 import type { FramingError, ProtocolError } from '../protocol/errors';
 import { FrameDecoder } from '../protocol/frame-decoder';
 import { encodeFrame } from '../protocol/frame-encoder';
 import type { Timer } from '../util/clock';
 import type { Principal, SessionInfo } from './access';
 import { runCommand } from './command-runner';
+import { InvalidFrames } from './invalid-frames';
 import type { SessionDeps } from './session-deps';
 import { SessionTransfers, type TransferHost } from './session-transfers';
 
@@ -47,9 +47,6 @@ function onError(this: SessionSocket, err: NodeJS.ErrnoException): void {
   this[SESSION].noteReason(`socket error ${err.code ?? err.message}`);
 }
 
-/** The one key of a session's own throttle of invalid-frame warnings. */
-const INVALID = 'invalid';
-
 /**
  * One client connection: decodes one command at a time, runs it to the end
  * (payload and trailer included), then decodes the next. Nothing is read
@@ -79,9 +76,8 @@ export class ConnectionSession implements SessionInfo, TransferHost {
   private outputTimer: Timer | undefined;
   /** Unsent bytes when the output timer was last armed: less at its next check means progress. */
   private unsentAtCheck = 0;
-  private invalidFrames = 0;
   /** Made on the first invalid frame: most sessions never send one. */
-  private invalidWarnings: LogThrottle | undefined;
+  private invalidFrames: InvalidFrames | undefined;
   /** Wakes a command waiting in {@link pull} for payload bytes. */
   private wake: (() => void) | undefined;
 
@@ -253,29 +249,21 @@ export class ConnectionSession implements SessionInfo, TransferHost {
   }
 
   /**
-   * @internal Answer a frame that is not a command (not UTF-8, JSON or an
-   * object; wrong type; missing or unknown command) with its `400`. Their
-   * warnings are throttled per session, and the connection is closed after
-   * the {@link MAX_INVALID_FRAMES}th answer, so a flood of junk can neither
-   * fill the log nor keep the server busy.
+   * @internal Answer a frame that is not a command with its `400`; the
+   * connection closes after the last one allowed (see {@link InvalidFrames}).
    */
   rejectInvalid(error: ProtocolError): void {
-    this.invalidFrames += 1;
-    this.invalidWarnings ??= new LogThrottle(this.deps.clock);
-    const suppressed = this.invalidWarnings.admit(INVALID);
-    if (suppressed !== undefined) this.log.warn(`Invalid command: ${error.message}${suppressedNote(suppressed)}`);
+    this.invalidFrames ??= new InvalidFrames(this.log, this.deps.clock);
+    const last = this.invalidFrames.record(error.message);
     this.sendError(error);
-    if (this.invalidFrames < MAX_INVALID_FRAMES) return;
-    const held = this.invalidWarnings.release(INVALID);
-    this.log.warn(`Closing connection: ${MAX_INVALID_FRAMES} invalid frames${suppressedNote(held)}`);
+    if (!last) return;
     this.noteReason('too many invalid frames');
     this.close();
   }
 
   /** @internal The socket is gone. */
   socketClosed(): void {
-    const held = this.invalidWarnings?.release(INVALID) ?? 0;
-    if (held > 0) this.log.warn(`Invalid command: ${held} similar line${held === 1 ? '' : 's'} suppressed`);
+    this.invalidFrames?.ended();
     this.deps.sessionClosed?.(this);
     this.ended = true;
     if (this.state !== 'running') this.state = 'closed';
