@@ -24,12 +24,18 @@ jest.setTimeout(120_000);
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
-/** SHA-256 of `bytes` zero bytes, as a sparse file reads. */
+const zerosDigests = new Map<number, string>();
+
+/** SHA-256 of `bytes` zero bytes, as a sparse file reads (remembered: the tests ask for few sizes). */
 function zerosDigest(bytes: number): string {
+  const known = zerosDigests.get(bytes);
+  if (known !== undefined) return known;
   const hash = createHash('sha256');
   const zeros = Buffer.alloc(8 * MiB);
   for (let left = bytes; left > 0; left -= zeros.length) hash.update(left >= zeros.length ? zeros : zeros.subarray(0, left));
-  return hash.digest('hex');
+  const digest = hash.digest('hex');
+  zerosDigests.set(bytes, digest);
+  return digest;
 }
 
 async function sparse(file: string, size: number): Promise<void> {
@@ -96,22 +102,32 @@ describe('downloads of a fresh big file against a real server', () => {
   }
 
   it('shares one hash job among 20 slow readers and a fast victim, who gets its trailer', async () => {
-    const size = GiB;
+    // A 1 GiB job ahead keeps the fresh file's job queued while all its
+    // downloads ask for it; it is then cancelled by its reader leaving.
+    await sparse(path.join(base, 'ahead.bin'), GiB);
+    const [ahead] = await slowReaders(1, 'ahead.bin');
+    const size = 256 * MiB;
     await sparse(path.join(base, 'fresh.bin'), size);
     const readers = await slowReaders(20, 'fresh.bin');
-    // Every slow reader asked the worker for the same digest: one job.
-    expect(server.hashJobs).toMatchObject({ started: 1, shared: 19, refused: 0 });
-
     const victim = await connect();
-    await fastDownload(victim, 'fresh.bin', size);
-    expect(server.hashJobs).toMatchObject({ started: 1, shared: 20, completed: 1, cancelled: 0 });
+    victim.command('GET', { filename: 'fresh.bin' });
+    expect(await victim.frame(10_000)).toMatchObject({ code: 200, size });
+    // Every download of the fresh file asked the worker for the same digest: one job.
+    expect(server.hashJobs).toMatchObject({ started: 1, shared: 20, refused: 0, completed: 0 });
+    ahead!.close();
+
+    const hash = createHash('sha256');
+    await victim.consume(size, (piece) => hash.update(piece), 60_000);
+    expect(await victim.frame(60_000)).toMatchObject({ type: 'transfer', code: 226, bytes: size, sha256: zerosDigest(size) });
+    expect(hash.digest('hex')).toBe(zerosDigest(size));
+    expect(server.hashJobs).toMatchObject({ started: 2, shared: 20, completed: 1, cancelled: 1 });
     // The slow readers are still being served, in step.
     expect(readers.every((r) => !r.closed)).toBe(true);
     expect(log.lines.filter((l) => /stalled|Closing connection/.test(l.message))).toEqual([]);
 
     // The digest is now cached for this version: another download asks for no job.
     await slowReaders(1, 'fresh.bin');
-    expect(server.hashJobs).toMatchObject({ started: 1, shared: 20 });
+    expect(server.hashJobs).toMatchObject({ started: 2, shared: 20 });
   });
 
   it('cancels the hash job once every download waiting for it has gone', async () => {
@@ -154,11 +170,13 @@ describe('downloads of a fresh big file against a real server', () => {
   it('hashes inline instead of queueing when more than the bound of hashing waits ahead', async () => {
     await sparse(path.join(base, 'huge.bin'), 2 * GiB);
     await sparse(path.join(base, 'other.bin'), 48 * MiB);
-    await slowReaders(1, 'huge.bin');
+    const [huge] = await slowReaders(1, 'huge.bin');
     expect(server.hashJobs).toMatchObject({ started: 1, completed: 0 });
     const victim = await connect();
     await fastDownload(victim, 'other.bin', 48 * MiB);
     expect(server.hashJobs).toMatchObject({ started: 1, refused: 1 });
+    huge!.close();
+    await until(() => server.hashJobs.cancelled === 1, 'the 2 GiB job cancelled');
   });
 });
 
