@@ -23,6 +23,7 @@ export const CONNECTION_RESULTS: readonly ConnectionResult[] = [
   'max_connections',
   'max_connections_per_ip',
   'rate_limited',
+  'banned',
   'draining',
 ];
 

@@ -56,3 +56,28 @@ export const SERVER_NAME = 'ftp-server/1.0.0';
  * of clients needs far more than Node's default backlog of 511.
  */
 export const LISTEN_BACKLOG = 4096;
+
+/**
+ * Unsent reply bytes (answers the client has not read yet) above which a
+ * session stops decoding commands until its socket drains. Without it, a
+ * client that pipelines GETs or LSs and never reads makes the server hold
+ * every answer in memory; with it, each connection holds at most this much
+ * plus one answer. Above the socket's write high-water mark (16 KiB), so a
+ * write that crosses it always ends in a 'drain'.
+ */
+export const MAX_UNSENT_REPLY_BYTES = 128 * 1024;
+
+/**
+ * Frames a connection may send that are not commands (not UTF-8, not JSON,
+ * not an object, wrong `type`, missing or unknown `command`): each is
+ * answered `400`, and the connection is closed after the last of these
+ * answers (contract §6). No real client sends one, let alone a hundred.
+ */
+export const MAX_INVALID_FRAMES = 100;
+
+/**
+ * Bytes of hashing the shared hash worker may have queued ahead of a new
+ * job. Beyond it, a download hashes its bytes inline as it sends them, at
+ * its own pace, instead of waiting behind other downloads for its digest.
+ */
+export const HASH_QUEUE_MAX_BYTES = 1024 ** 3;

@@ -31,6 +31,17 @@ export class LogThrottle {
     if (this.last.size > this.maxKeys) this.last.delete(this.last.keys().next().value as string);
     return suppressed;
   }
+
+  /**
+   * Lines held back for `key` since the last one written, and forget the
+   * key: for a closing summary, so that what was suppressed is still counted
+   * in the log even when no later line comes to carry the note.
+   */
+  release(key: string): number {
+    const suppressed = this.last.get(key)?.suppressed ?? 0;
+    this.last.delete(key);
+    return suppressed;
+  }
 }
 
 /** ` (N more like it suppressed)` or nothing. */

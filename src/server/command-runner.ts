@@ -85,8 +85,11 @@ function answerFailure(
   const target = handler?.target(message);
   const about = target ? ` - ${target}` : '';
   if (!name) {
-    log.warn(`Invalid command: ${failure.message}`);
-  } else if (isOutOfDescriptors(err)) {
+    // Not a command at all: counted, throttled and answered by the session.
+    session.rejectInvalid(failure);
+    return failure.code;
+  }
+  if (isOutOfDescriptors(err)) {
     // Every session hits this at once when it happens: say it once per interval.
     const suppressed = session.deps.throttle.admit('descriptors');
     if (suppressed !== undefined) {

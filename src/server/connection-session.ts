@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { MAX_UNSENT_REPLY_BYTES } from '../config/defaults';
 import type { Log } from '../logging/log';
 import type { FramingError, ProtocolError } from '../protocol/errors';
 import { FrameDecoder } from '../protocol/frame-decoder';
@@ -6,6 +7,7 @@ import { encodeFrame } from '../protocol/frame-encoder';
 import type { Timer } from '../util/clock';
 import type { Principal, SessionInfo } from './access';
 import { runCommand } from './command-runner';
+import { InvalidFrames } from './invalid-frames';
 import type { SessionDeps } from './session-deps';
 import { SessionTransfers, type TransferHost } from './session-transfers';
 
@@ -31,8 +33,14 @@ function onEnd(this: SessionSocket): void {
 function onClose(this: SessionSocket): void {
   this[SESSION].socketClosed();
 }
+function onDrain(this: SessionSocket): void {
+  this[SESSION].drained();
+}
 function onIdle(session: ConnectionSession): void {
-  session.abort(`idle for ${session.deps.limits.idleTimeoutMs / 1000} s`);
+  session.idle();
+}
+function onOutputTimer(session: ConnectionSession): void {
+  session.checkOutput();
 }
 function onError(this: SessionSocket, err: NodeJS.ErrnoException): void {
   // Resets and broken pipes are how clients often leave; not an error of ours.
@@ -42,8 +50,10 @@ function onError(this: SessionSocket, err: NodeJS.ErrnoException): void {
 /**
  * One client connection: decodes one command at a time, runs it to the end
  * (payload and trailer included), then decodes the next. Nothing is read
- * from the socket while a command runs, so a client that pipelines or floods
- * is held back by TCP itself.
+ * from the socket while a command runs, nor while more than
+ * {@link MAX_UNSENT_REPLY_BYTES} of answers wait for the client to read
+ * them, so a client that pipelines or floods is held back by TCP itself and
+ * cannot make the server buffer its answers.
  *
  * While it waits for bytes the session is only a few fields and socket
  * listeners (no pending promise chain): idle connections stay cheap.
@@ -62,6 +72,12 @@ export class ConnectionSession implements SessionInfo, TransferHost {
 
   private idleTimer: Timer | undefined;
   private frameTimer: Timer | undefined;
+  /** Runs while reading waits for unsent answers to drain (see {@link checkOutput}). */
+  private outputTimer: Timer | undefined;
+  /** Unsent bytes when the output timer was last armed: less at its next check means progress. */
+  private unsentAtCheck = 0;
+  /** Made on the first invalid frame: most sessions never send one. */
+  private invalidFrames: InvalidFrames | undefined;
   /** Wakes a command waiting in {@link pull} for payload bytes. */
   private wake: (() => void) | undefined;
 
@@ -102,6 +118,11 @@ export class ConnectionSession implements SessionInfo, TransferHost {
     return this.sessionLog;
   }
 
+  /** Bytes written to the client that it has not taken yet (what this session holds in memory for it). */
+  get unsentBytes(): number {
+    return this.socket.writableLength;
+  }
+
   /** Why the session ended, once it has. */
   get endReason(): string {
     return this.closeReason || 'client closed the connection';
@@ -110,9 +131,15 @@ export class ConnectionSession implements SessionInfo, TransferHost {
   /** Greet the client and start serving; commands run as their bytes arrive. */
   async run(): Promise<void> {
     this.socket.setNoDelay(true);
+    // A client may pipeline its commands and then half-close (`shutdown(SHUT_WR)`,
+    // `nc -N`): each still gets its answer, and the session ends once the last
+    // is written. By default Node would end our side at the peer's FIN and
+    // fail every later write.
+    this.socket.allowHalfOpen = true;
     this.socket.on('readable', onReadable);
     this.socket.on('end', onEnd);
     this.socket.on('close', onClose);
+    this.socket.on('drain', onDrain);
     this.socket.write(this.deps.greeting);
     this.idleTimer = this.deps.clock.setTimer(this.deps.limits.idleTimeoutMs, onIdle, this);
     this.pump();
@@ -135,7 +162,12 @@ export class ConnectionSession implements SessionInfo, TransferHost {
 
   /** End the connection at once, dropping anything in flight. */
   abort(reason: string): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed') {
+      // Already closed and lingering for the peer's FIN (or for a client
+      // that does not read its last answers): cut it now.
+      this.socket.destroy();
+      return;
+    }
     this.log.warn(`Closing connection: ${reason}`);
     this.noteReason(reason);
     this.state = 'closed';
@@ -177,8 +209,61 @@ export class ConnectionSession implements SessionInfo, TransferHost {
     this.readable();
   }
 
+  /** @internal The idle timer fired. */
+  idle(): void {
+    // Waiting for the client to read our answers is not idleness; the output
+    // timer decides when that wait has gone on too long.
+    if (this.outputTimer) {
+      this.idleTimer?.refresh();
+      return;
+    }
+    this.abort(`idle for ${this.deps.limits.idleTimeoutMs / 1000} s`);
+  }
+
+  /** @internal Everything written has reached the kernel: resume reading commands. */
+  drained(): void {
+    if (!this.outputTimer) return;
+    this.outputTimer.cancel();
+    this.outputTimer = undefined;
+    this.touch();
+    if (this.state === 'waiting') this.pump();
+  }
+
+  /**
+   * @internal The output timer fired while commands wait for answers to
+   * drain. Answers leave in whole writes; if none left in a whole transfer
+   * timeout, the client is not reading: cut it, as a stalled download is.
+   */
+  checkOutput(): void {
+    const timer = this.outputTimer;
+    if (!timer) return;
+    const unsent = this.socket.writableLength;
+    if (unsent <= MAX_UNSENT_REPLY_BYTES) {
+      this.drained();
+    } else if (unsent < this.unsentAtCheck) {
+      this.unsentAtCheck = unsent;
+      timer.refresh();
+    } else {
+      this.abort(`answers unread for ${this.deps.limits.transferTimeoutMs / 1000} s`);
+    }
+  }
+
+  /**
+   * @internal Answer a frame that is not a command with its `400`; the
+   * connection closes after the last one allowed (see {@link InvalidFrames}).
+   */
+  rejectInvalid(error: ProtocolError): void {
+    this.invalidFrames ??= new InvalidFrames(this.log, this.deps.clock);
+    const last = this.invalidFrames.record(error.message);
+    this.sendError(error);
+    if (!last) return;
+    this.noteReason('too many invalid frames');
+    this.close();
+  }
+
   /** @internal The socket is gone. */
   socketClosed(): void {
+    this.invalidFrames?.ended();
     this.deps.sessionClosed?.(this);
     this.ended = true;
     if (this.state !== 'running') this.state = 'closed';
@@ -235,6 +320,7 @@ export class ConnectionSession implements SessionInfo, TransferHost {
    */
   private pump(): void {
     while (this.state === 'waiting') {
+      if (this.outputBacklogged()) return;
       let frame;
       try {
         frame = this.frames?.next() ?? null;
@@ -246,13 +332,19 @@ export class ConnectionSession implements SessionInfo, TransferHost {
         this.frameTimer?.cancel();
         this.frameTimer = undefined;
         if (frame.kind === 'invalid') {
-          this.log.warn(`Invalid command: ${frame.error.message}`);
-          this.sendError(frame.error);
+          this.rejectInvalid(frame.error);
           this.touch();
           continue;
         }
         this.state = 'running';
-        void runCommand(this, frame.message).then(() => this.commandDone());
+        runCommand(this, frame.message).then(
+          () => this.commandDone(),
+          (err: unknown) => {
+            // runCommand answers every failure itself; this is the guard for its own bugs.
+            this.log.error('Session failed', err);
+            this.abort('internal error');
+          },
+        );
         return;
       }
       const chunk = this.socket.read() as Buffer | null;
@@ -269,6 +361,24 @@ export class ConnectionSession implements SessionInfo, TransferHost {
       }
       this.decoder.push(chunk);
     }
+  }
+
+  /**
+   * True while more answers wait unsent than the bound: reading stops until
+   * 'drain' (memory per connection stays bounded whatever the client
+   * pipelines). The output timer runs meanwhile; the frame timer does not,
+   * since a frame left half-read is now our doing, not the client's.
+   */
+  private outputBacklogged(): boolean {
+    const unsent = this.socket.writableLength;
+    if (unsent <= MAX_UNSENT_REPLY_BYTES) return false;
+    if (!this.outputTimer) {
+      this.frameTimer?.cancel();
+      this.frameTimer = undefined;
+      this.unsentAtCheck = unsent;
+      this.outputTimer = this.deps.clock.setTimer(this.deps.limits.transferTimeoutMs, onOutputTimer, this);
+    }
+    return true;
   }
 
   private commandDone(): void {
@@ -299,5 +409,7 @@ export class ConnectionSession implements SessionInfo, TransferHost {
     this.idleTimer = undefined;
     this.frameTimer?.cancel();
     this.frameTimer = undefined;
+    this.outputTimer?.cancel();
+    this.outputTimer = undefined;
   }
 }

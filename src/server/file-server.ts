@@ -14,10 +14,10 @@ import { ConnectionSession, type SessionDeps } from './connection-session';
 import type { FileServerOptions } from './file-server-options';
 import { DigestCache } from './digest-cache';
 import { connectionsWithinDescriptors, openFileLimit } from './descriptor-limit';
-import { HashWorker } from './hash-worker';
+import { HashWorker, type HashJobCounts } from './hash-worker';
 import type { Authenticator } from './access';
 import { AdmissionControl, type Refusal } from './admission';
-import type { ServerObserver } from './observer';
+import { safeObserver, type ServerObserver } from './observer';
 import { TlsAcceptor, type PendingHandshake } from './tls-listener';
 
 export { TLS_CIPHERS, type TlsCredentials } from './tls-listener';
@@ -117,12 +117,13 @@ export class FileServer {
     const storage = options.storage ?? (await LocalStorage.create(options.root, { createRoot: true }));
     const stale = await storage.removeStaleUploads();
     if (stale > 0) log.info(`Removed ${stale} temporary upload file(s) left by an earlier run`);
+    const clock = options.clock ?? systemClock;
     const server = new FileServer(
       storage,
       log,
-      options.clock ?? systemClock,
+      clock,
       limits,
-      options.observer ?? {},
+      safeObserver(options.observer ?? {}, log, clock),
       options.authenticator,
       { guestStorage: options.guestStorage, bans: options.bans, tls: options.tls },
     );
@@ -147,6 +148,16 @@ export class FileServer {
   /** Connections holding a place right now: sessions and TLS handshakes under way. */
   get openConnections(): number {
     return this.admission.size;
+  }
+
+  /** Answer bytes each open session holds unsent, its client not having read them (read-only). */
+  get unsentBytesPerSession(): number[] {
+    return [...this.admission.values()].flatMap((conn) => (conn.session ? [conn.session.unsentBytes] : []));
+  }
+
+  /** What the shared hash worker has done: jobs started, completed, cancelled, shared, refused (read-only). */
+  get hashJobs(): HashJobCounts {
+    return this.hasher.counts;
   }
 
   /** True once a shutdown has begun. */
@@ -293,7 +304,12 @@ export class FileServer {
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     // Handshakes and refusals under way have nothing to finish.
     this.tls?.close();
-    for (const conn of this.admission.values()) conn.handshake?.cancel();
+    for (const conn of this.admission.values()) {
+      if (!conn.handshake) continue;
+      // Not yet a session, so never counted as accepted: it is refused by the drain.
+      this.observer.connection?.('draining');
+      conn.handshake.cancel();
+    }
     if (this.admission.size > 0) {
       const empty = new Promise<void>((resolve) => {
         this.emptied = resolve;

@@ -1,3 +1,7 @@
+import type { Log } from '../logging/log';
+import { LogThrottle, suppressedNote } from '../logging/throttle';
+import type { Clock } from '../util/clock';
+
 /** Why a connection was accepted or refused, as metrics label it. */
 export type ConnectionResult =
   | 'accepted'
@@ -49,4 +53,38 @@ export interface ServerObserver {
   /** A GET or PUT is about to move payload bytes. */
   transferStarted?(start: TransferStart): void;
   transfer?(record: TransferRecord): void;
+}
+
+/** The hooks of {@link ServerObserver}, by name. */
+type Hook = keyof ServerObserver;
+
+/**
+ * `observer` with every hook contained: a hook that throws (or returns a
+ * promise that rejects) is logged at ERROR, at most once per interval per
+ * hook with a count of the failures held back, and never reaches the
+ * session or the process. Hooks are plug-ins (metrics, a transfer log, a
+ * library user's own), so their failures must not become the server's.
+ */
+export function safeObserver(observer: ServerObserver, log: Log, clock: Clock): ServerObserver {
+  const throttle = new LogThrottle(clock, 60_000, 16);
+  const failed = (hook: Hook, err: unknown): void => {
+    const suppressed = throttle.admit(hook);
+    if (suppressed !== undefined) log.error(`Observer hook ${hook} failed${suppressedNote(suppressed)}`, err);
+  };
+  const call = <A extends unknown[]>(hook: Hook, args: A): void => {
+    try {
+      const fn = observer[hook] as ((...a: A) => unknown) | undefined;
+      const result = fn?.apply(observer, args);
+      if (result instanceof Promise) result.catch((err: unknown) => failed(hook, err));
+    } catch (err) {
+      failed(hook, err);
+    }
+  };
+  return {
+    connection: (result) => call('connection', [result]),
+    sessionClosed: () => call('sessionClosed', []),
+    command: (name, code, durationMs) => call('command', [name, code, durationMs]),
+    transferStarted: (start) => call('transferStarted', [start]),
+    transfer: (record) => call('transfer', [record]),
+  };
 }

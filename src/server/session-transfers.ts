@@ -6,6 +6,7 @@ import type { OpenedFile, SmallFile } from '../storage/storage';
 import type { Timer } from '../util/clock';
 import type { SessionChannel } from './commands/command';
 import type { SessionDeps } from './connection-session';
+import type { DigestTicket } from './hash-worker';
 import { receivePayload, sendFileRange, TransferAbortedError, type ReceivedPayload } from './payload';
 
 /** Payloads up to this size go out in the same write as their header and trailer. */
@@ -70,28 +71,61 @@ export class SessionTransfers implements SessionChannel {
       return { bytes: length, sha256: this.digestOf(buffer, offset === 0 ? file.versionKey : undefined) };
     }
     this.host.uncork();
-    // Whole-file digests are cached per file version; a large range is hashed
-    // on the worker thread while this thread sends; a medium one inline.
+    // Whole-file digests are cached per file version. Otherwise a large range
+    // is hashed on the worker thread while this thread sends (sharing the job
+    // of any other download of the same bytes), unless the worker's queue is
+    // full; then, like a medium range, it is hashed inline as it is sent.
     const cacheable = offset === 0;
     const cached = cacheable ? deps.digests.get(file.versionKey) : undefined;
-    const offThread = cached === undefined && length >= WORKER_HASH_MIN_BYTES;
-    const digest =
-      cached !== undefined
-        ? Promise.resolve(cached)
-        : offThread
-          ? deps.hasher.hashRange(file.handle.fd, offset, file.size)
-          : undefined;
-    // A failed send must not leave the hash job's rejection unhandled.
-    digest?.catch(() => undefined);
-    const stall = this.stallGuard('download');
+    const ticket =
+      cached === undefined && length >= WORKER_HASH_MIN_BYTES
+        ? deps.hasher.request(file.versionKey, file.handle.fd, offset, file.size)
+        : undefined;
     try {
-      const sent = await sendFileRange(socket, file.handle, offset, file.size, () => this.progress(stall), digest === undefined);
-      const sha256 = sent.sha256 ?? (await digest!);
+      const stall = this.stallGuard('download');
+      let sent: { bytes: number; sha256?: string };
+      try {
+        sent = await sendFileRange(socket, file.handle, offset, file.size, () => this.progress(stall), cached === undefined && !ticket);
+      } catch (err) {
+        // The job may read through this download's descriptor, which the
+        // command closes once we return: let go of it first.
+        await ticket?.leave();
+        throw err;
+      } finally {
+        // Every byte is out (or the send failed): waiting for the digest is
+        // not a stalled payload.
+        stall.cancel();
+      }
+      const sha256 = sent.sha256 ?? cached ?? (await this.awaitDigest(ticket!, sent.bytes));
       if (cacheable && cached === undefined) deps.digests.set(file.versionKey, sha256);
       return { bytes: sent.bytes, sha256 };
     } finally {
-      stall.cancel();
       socket.cork();
+    }
+  }
+
+  /**
+   * The digest of a payload already sent. The wait ends early if the client
+   * goes away (this download's claim on the job is then dropped, cancelling
+   * it unless another download waits for it). A failed job ends the
+   * download too: without its trailer, the payload cannot be vouched for.
+   */
+  private async awaitDigest(ticket: DigestTicket, bytes: number): Promise<string> {
+    const { socket } = this.host;
+    let onClose: (() => void) | undefined;
+    const gone = new Promise<never>((_resolve, reject) => {
+      onClose = () => reject(new TransferAbortedError('connection closed while waiting for the digest', bytes));
+      if (socket.destroyed) onClose();
+      else socket.once('close', onClose);
+    });
+    try {
+      return await Promise.race([ticket.digest, gone]);
+    } catch (err) {
+      await ticket.leave();
+      if (err instanceof TransferAbortedError) throw err;
+      throw new TransferAbortedError(`hashing failed: ${err instanceof Error ? err.message : String(err)}`, bytes);
+    } finally {
+      socket.off('close', onClose!);
     }
   }
 
