@@ -1,6 +1,6 @@
 import { MetricsObserver } from '../../src/admin/metrics';
 import { combineObservers } from '../../src/admin/observers';
-import type { ServerObserver, TransferRecord } from '../../src/server/observer';
+import type { ServerObserver, TransferRecord } from '../../src/core/observer';
 
 const record: TransferRecord = {
   direction: 'download', filename: 'a', bytes: 5, expectedBytes: 5, durationMs: 3, ok: true, remote: '1.2.3.4:5',

@@ -9,7 +9,7 @@ import {
   TransferLog,
 } from '../../src/logging/transfer-log';
 import { FileServer } from '../../src/server/file-server';
-import type { TransferRecord } from '../../src/server/observer';
+import type { TransferRecord } from '../../src/core/observer';
 import { RawConnection } from '../helpers/raw-connection';
 import { waitFor } from './admin-helpers';
 

@@ -7,7 +7,7 @@ import { hashPassword, type ScryptParams } from '../../src/auth/password-hash';
 import { saveUsersFile, type UsersData } from '../../src/auth/users-file';
 import type { ServerLimits } from '../../src/config/defaults';
 import { MemoryLog } from '../../src/logging/log';
-import type { Permission } from '../../src/server/access';
+import type { Permission } from '../../src/core/access';
 import { FileServer, type TlsCredentials } from '../../src/server/file-server';
 import type { Clock } from '../../src/util/clock';
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import * as passwordHash from '../../src/auth/password-hash';
 import { Readable } from 'node:stream';
 import { FtpClient } from '../../src/client';
-import type { Permission } from '../../src/server/access';
+import type { Permission } from '../../src/core/access';
 import { RawConnection } from '../helpers/raw-connection';
 import { startTestServer } from '../helpers/test-server';
 import { logText, startAuthServer, TEST_SCRYPT, writeUsers, type AuthServer } from './auth-server';

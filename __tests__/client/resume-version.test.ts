@@ -10,7 +10,7 @@ import { PART_VERSION_SUFFIX } from '../../src/client/part-version';
 import { MemoryLog } from '../../src/logging/log';
 import { encodeFrame } from '../../src/protocol/frame-encoder';
 import { FileServer } from '../../src/server/file-server';
-import type { TransferStart } from '../../src/server/observer';
+import type { TransferStart } from '../../src/core/observer';
 import { exists, fakeIo, fakeServer, patternBytes, recordPartVersion, remoteVersion, sha256 } from './helpers';
 
 /**

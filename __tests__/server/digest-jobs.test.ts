@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MemoryLog } from '../../src/logging/log';
 import { FileServer } from '../../src/server/file-server';
-import { HashWorker } from '../../src/server/hash-worker';
+import { HashWorker } from '../../src/core/hash-worker';
 import { FakeClock } from '../../src/util/clock';
 import { PullConnection } from '../helpers/pull-connection';
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { DigestCache } from '../../src/server/digest-cache';
+import { DigestCache } from '../../src/core/digest-cache';
 import { RawConnection } from '../helpers/raw-connection';
 import { startTestServer, type TestServer } from '../helpers/test-server';
 

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MemoryLog } from '../../src/logging/log';
 import { FileServer } from '../../src/server/file-server';
-import type { ServerObserver } from '../../src/server/observer';
+import type { ServerObserver } from '../../src/core/observer';
 import { encodeFrame } from '../../src/protocol/frame-encoder';
 import { RawConnection } from '../helpers/raw-connection';
 

@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ConnectionResult, TransferRecord } from '../server/observer';
-import type { ServerObserver, TransferStart } from '../server/observer';
+import type { ConnectionResult, TransferRecord } from '../core/observer';
+import type { ServerObserver, TransferStart } from '../core/observer';
 
 /**
  * Metric names. Dashboards and scripts rely on them: never rename one,

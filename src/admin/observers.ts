@@ -1,4 +1,4 @@
-import type { ConnectionResult, ServerObserver, TransferRecord, TransferStart } from '../server/observer';
+import type { ConnectionResult, ServerObserver, TransferRecord, TransferStart } from '../core/observer';
 
 /**
  * One observer that forwards every hook to each of `observers`, in order.

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Log } from '../logging/log';
 import { TRANSFER_LOG_FILE, TransferLog } from '../logging/transfer-log';
-import type { ServerObserver } from '../server/observer';
+import type { ServerObserver } from '../core/observer';
 import { AdminServer, type AdminTarget } from './admin-server';
 import { MetricsObserver } from './metrics';
 import { combineObservers } from './observers';

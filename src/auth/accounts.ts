@@ -7,7 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import { silentLog, type Log } from '../logging/log';
 import { AuthRequiredError, ProtocolError } from '../protocol/errors';
-import type { Authenticator, Permission, Principal } from '../server/access';
+import type { Authenticator, Permission, Principal } from '../core/access';
 import type { Storage } from '../storage/storage';
 import { addressKey } from '../util/address-key';
 import { systemClock, type Clock } from '../util/clock';

@@ -1,6 +1,6 @@
 import { AuthRequiredError, ForbiddenError } from '../protocol/errors';
 import type { FileEntry } from '../protocol/messages';
-import type { Permission } from '../server/access';
+import type { Permission } from '../core/access';
 import type { ListOptions, OpenedFile, PendingUpload, SmallFile, Storage, WriteOptions } from '../storage/storage';
 
 /**

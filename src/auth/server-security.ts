@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Log } from '../logging/log';
-import type { Permission } from '../server/access';
+import type { Permission } from '../core/access';
 import type { FileServerOptions } from '../server/file-server';
 import type { Clock } from '../util/clock';
 import { Accounts } from './accounts';

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { ALL_PERMISSIONS, type Permission } from '../server/access';
+import { ALL_PERMISSIONS, type Permission } from '../core/access';
 import { parseClientPath } from '../storage/path-rules';
 import { parsePasswordHash } from './password-hash';
 

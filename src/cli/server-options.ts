@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_LOG_DIR, DEFAULT_PORT, DEFAULT_ROOT, type ServerLimits } from '../config/defaults';
 import { DEFAULT_LOGIN_POLICY, type LoginPolicy } from '../auth/login-guard';
 import { normaliseHome, parsePermissions } from '../auth/users-file';
-import type { Permission } from '../server/access';
+import type { Permission } from '../core/access';
 
 /** The server's settings after parsing and validation. */
 export interface ServerSettings {

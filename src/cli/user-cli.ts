@@ -5,7 +5,7 @@
  * where `ps` and shell history would keep them.
  */
 import type { Argv } from 'yargs';
-import { ALL_PERMISSIONS } from '../server/access';
+import { ALL_PERMISSIONS } from '../core/access';
 import { DEFAULT_SCRYPT, hashPassword, MAX_PASSWORD_BYTES, type ScryptParams } from '../auth/password-hash';
 import {
   emptyUsers,

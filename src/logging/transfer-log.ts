@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ServerObserver, TransferRecord } from '../server/observer';
+import type { ServerObserver, TransferRecord } from '../core/observer';
 
 /**
  * The transfer log: one tab-separated line per finished or failed transfer,

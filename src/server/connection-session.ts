@@ -5,7 +5,7 @@ import type { FramingError, ProtocolError } from '../protocol/errors';
 import { FrameDecoder } from '../protocol/frame-decoder';
 import { encodeFrame } from '../protocol/frame-encoder';
 import type { Timer } from '../util/clock';
-import type { Principal, SessionInfo } from './access';
+import type { Principal, SessionInfo } from '../core/access';
 import { runCommand } from './command-runner';
 import { InvalidFrames } from './invalid-frames';
 import type { SessionDeps } from './session-deps';

@@ -2,14 +2,10 @@ import type { ServerLimits } from '../config/defaults';
 import type { Log } from '../logging/log';
 import type { Storage } from '../storage/storage';
 import type { Clock } from '../util/clock';
-import type { Authenticator } from './access';
-import type { ServerObserver } from './observer';
+import type { Authenticator } from '../core/access';
+import type { BanList } from '../core/admission';
+import type { ServerObserver } from '../core/observer';
 import type { TlsCredentials } from './tls-listener';
-
-/** IPs refused at the door (failed-login bans): their greeting is `429`. */
-export interface BanList {
-  isBanned(ip: string): boolean;
-}
 
 export interface FileServerOptions {
   /** Folder to serve; created if missing. Ignored when `storage` is given. */

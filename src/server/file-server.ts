@@ -12,16 +12,17 @@ import { systemClock, type Clock } from '../util/clock';
 import { commandsFor, type CommandRegistry } from './commands';
 import { ConnectionSession, type SessionDeps } from './connection-session';
 import type { FileServerOptions } from './file-server-options';
-import { DigestCache } from './digest-cache';
-import { connectionsWithinDescriptors, openFileLimit } from './descriptor-limit';
-import { HashWorker, type HashJobCounts } from './hash-worker';
-import type { Authenticator } from './access';
-import { AdmissionControl, type Refusal } from './admission';
-import { safeObserver, type ServerObserver } from './observer';
+import { DigestCache } from '../core/digest-cache';
+import { connectionsWithinDescriptors, openFileLimit } from '../core/descriptor-limit';
+import { HashWorker, type HashJobCounts } from '../core/hash-worker';
+import type { Authenticator } from '../core/access';
+import { AdmissionControl, type Refusal } from '../core/admission';
+import { safeObserver, type ServerObserver } from '../core/observer';
 import { TlsAcceptor, type PendingHandshake } from './tls-listener';
 
 export { TLS_CIPHERS, type TlsCredentials } from './tls-listener';
-export type { BanList, FileServerOptions } from './file-server-options';
+export type { FileServerOptions } from './file-server-options';
+export type { BanList } from '../core/admission';
 export { normaliseIp } from '../util/address-key';
 
 /** A refused socket gets this long to take its greeting before it is cut. */

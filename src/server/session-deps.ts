@@ -3,12 +3,12 @@ import type { Log } from '../logging/log';
 import type { LogThrottle } from '../logging/throttle';
 import type { Storage } from '../storage/storage';
 import type { Clock } from '../util/clock';
-import type { Authenticator } from './access';
+import type { Authenticator } from '../core/access';
 import type { CommandRegistry } from './commands';
 import type { ConnectionSession } from './connection-session';
-import type { DigestCache } from './digest-cache';
-import type { HashWorker } from './hash-worker';
-import type { ServerObserver } from './observer';
+import type { DigestCache } from '../core/digest-cache';
+import type { HashWorker } from '../core/hash-worker';
+import type { ServerObserver } from '../core/observer';
 
 /**
  * What a session needs from the server, passed in: one object per server,

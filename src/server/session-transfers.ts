@@ -6,7 +6,7 @@ import type { OpenedFile, SmallFile } from '../storage/storage';
 import type { Timer } from '../util/clock';
 import type { SessionChannel } from './commands/command';
 import type { SessionDeps } from './connection-session';
-import type { DigestTicket } from './hash-worker';
+import type { DigestTicket } from '../core/hash-worker';
 import { receivePayload, sendFileRange, TransferAbortedError, type ReceivedPayload } from './payload';
 
 /** Payloads up to this size go out in the same write as their header and trailer. */

@@ -2,12 +2,12 @@ import type { ServerLimits } from '../../config/defaults';
 import type { Log } from '../../logging/log';
 import type { Storage } from '../../storage/storage';
 import type { Clock } from '../../util/clock';
-import type { DigestCache } from '../digest-cache';
+import type { DigestCache } from '../../core/digest-cache';
 import type { ReceivedPayload } from '../payload';
 import type { Writable } from 'node:stream';
 import type { OpenedFile, SmallFile } from '../../storage/storage';
-import type { Authenticator, Permission, SessionInfo } from '../access';
-import type { ServerObserver } from '../observer';
+import type { Authenticator, Permission, SessionInfo } from '../../core/access';
+import type { ServerObserver } from '../../core/observer';
 
 /** A `response` frame's content, minus the `type` the session adds. */
 export interface Reply {

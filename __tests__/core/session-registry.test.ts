@@ -1,4 +1,4 @@
-import { SessionRegistry, type Admission } from '../../src/server/session-registry';
+import { SessionRegistry, type Admission } from '../../src/core/session-registry';
 
 type Session = { id: number };
 

@@ -1,5 +1,5 @@
 import { FakeClock } from '../../src/util/clock';
-import { RateLimiter } from '../../src/server/rate-limiter';
+import { RateLimiter } from '../../src/core/rate-limiter';
 
 function limiter(limit: number, windowMs: number, maxTrackedIps?: number) {
   const clock = new FakeClock(1_000_000);

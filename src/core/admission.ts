@@ -1,10 +1,14 @@
 import type { ServerLimits } from '../config/defaults';
 import { addressKey } from '../util/address-key';
 import type { Clock } from '../util/clock';
-import type { BanList } from './file-server-options';
 import type { ConnectionResult } from './observer';
 import { RateLimiter } from './rate-limiter';
 import { SessionRegistry } from './session-registry';
+
+/** IPs refused at the door (failed-login bans): their greeting is `429`. */
+export interface BanList {
+  isBanned(ip: string): boolean;
+}
 
 /** Why a connection is not served, as its refusal greeting says it (PROTOCOL.md §2, §5). */
 export interface Refusal {
