@@ -14,7 +14,7 @@ import { Readable } from 'node:stream';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import yargs from 'yargs';
-import { parseClientPath } from '../src/storage/s3/draft-core';
+import { parseClientPath } from '../src/storage/path-rules';
 import { S3Storage } from '../src/storage/s3/s3-storage';
 import { S3_DEFAULTS } from '../src/storage/s3/options';
 import { S3RVER_CREDENTIALS, startS3Endpoint } from '../__tests__/helpers/s3-endpoint';

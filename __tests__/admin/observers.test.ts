@@ -3,7 +3,7 @@ import { combineObservers } from '../../src/admin/observers';
 import type { ServerObserver, TransferRecord } from '../../src/core/observer';
 
 const record: TransferRecord = {
-  direction: 'download', filename: 'a', bytes: 5, expectedBytes: 5, durationMs: 3, ok: true, remote: '1.2.3.4:5',
+  direction: 'download', filename: 'a', bytes: 5, expectedBytes: 5, durationMs: 3, ok: true, remote: '1.2.3.4:5', protocol: 'native',
 };
 
 describe('combineObservers', () => {
@@ -17,11 +17,11 @@ describe('combineObservers', () => {
       transferStarted: (t) => calls.push(`${tag} started ${t.filename}`),
     });
     const both = combineObservers([recorder('a'), undefined, recorder('b'), {}]);
-    both.connection!('accepted');
-    both.transferStarted!({ direction: 'download', filename: 'a', expectedBytes: 5, remote: '1.2.3.4:5' });
-    both.command!('GET', 200, 1);
+    both.connection!('accepted', 'native');
+    both.transferStarted!({ direction: 'download', filename: 'a', expectedBytes: 5, remote: '1.2.3.4:5', protocol: 'native' });
+    both.command!('GET', 200, 1, 'native');
     both.transfer!(record);
-    both.sessionClosed!();
+    both.sessionClosed!('native');
     expect(calls).toEqual([
       'a connection accepted', 'b connection accepted',
       'a started a', 'b started a',
@@ -50,7 +50,7 @@ describe('combineObservers', () => {
 describe('transfers in flight', () => {
   it('counts transfers between their start and their record', () => {
     const metrics = new MetricsObserver({ defaultMetrics: false });
-    const start = { direction: 'download' as const, filename: 'a', expectedBytes: 5, remote: '1.2.3.4:5' };
+    const start = { direction: 'download' as const, filename: 'a', expectedBytes: 5, remote: '1.2.3.4:5', protocol: 'native' as const };
     metrics.transferStarted(start);
     metrics.transferStarted({ ...start, direction: 'upload' });
     expect(metrics.snapshot().transfersInFlight).toBe(2);

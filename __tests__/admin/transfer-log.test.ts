@@ -20,7 +20,7 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const record = (over: Partial<TransferRecord> = {}): TransferRecord => ({
-  direction: 'upload', filename: 'a.bin', bytes: 7, expectedBytes: 7, durationMs: 12, ok: true, remote: '10.0.0.5:40000', ...over,
+  direction: 'upload', filename: 'a.bin', bytes: 7, expectedBytes: 7, durationMs: 12, ok: true, remote: '10.0.0.5:40000', protocol: 'native', ...over,
 });
 const NOON = Date.UTC(2024, 10, 17, 12, 0, 0, 5);
 

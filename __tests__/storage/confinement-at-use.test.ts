@@ -11,6 +11,8 @@ import { CHANGED_MESSAGE, HOME_CHANGED_MESSAGE, identityOf } from '../../src/sto
 import { LocalStorage } from '../../src/storage/local-storage';
 import { RootGuard } from '../../src/storage/root-guard';
 import { expectError, makeFixture, onDisk, type StorageFixture } from './storage-fixture';
+import { localStrings } from './storage-fixture';
+import type { StringPathStorage } from './storage-fixture';
 
 let fx: StorageFixture;
 
@@ -111,9 +113,9 @@ async function restore(): Promise<void> {
 }
 
 describe('the home pinned at login', () => {
-  let home: LocalStorage;
+  let home: StringPathStorage;
   beforeEach(async () => {
-    home = await LocalStorage.create(fx.at('a'));
+    home = await localStrings(fx.at('a'));
   });
 
   const everyOperation = (): Array<() => Promise<unknown>> => [
@@ -172,7 +174,7 @@ describe('RootGuard.assertOpenedInside', () => {
       const id = async (h: fsp.FileHandle) => identityOf(await h.stat({ bigint: true }));
       await expect(guard.assertOpenedInside(inside.fd, fx.at('a/b/inner.txt'), await id(inside))).resolves.toBeUndefined();
       // The path string claims to be inside; the descriptor says otherwise.
-      await expect(guard.assertOpenedInside(outside.fd, fx.at('a/b/inner.txt'), await id(outside))).rejects.toMatchObject({ code: 403 });
+      await expect(guard.assertOpenedInside(outside.fd, fx.at('a/b/inner.txt'), await id(outside))).rejects.toMatchObject({ kind: 'forbidden' });
     } finally {
       await inside.close();
       await outside.close();

@@ -10,14 +10,9 @@
  * Each test gets a fresh fixture (an empty root) and cleans it up.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  StorageError,
-  parseClientPath,
-  type PendingUpload,
-  type Storage,
-  type StorageErrorKind,
-  type StoragePath,
-} from '../../src/storage/s3/draft-core';
+import { StorageError, type StorageErrorKind } from '../../src/storage/errors';
+import { parseClientPath, type StoragePath } from '../../src/storage/path-rules';
+import { type PendingUpload, type Storage } from '../../src/storage/storage';
 
 /** What a backend's test file hands the suite for each test. */
 export interface ContractFixture {

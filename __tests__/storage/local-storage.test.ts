@@ -8,14 +8,17 @@ import {
   InsufficientStorageError,
   NotFoundError,
 } from '../../src/protocol/errors';
+import { toNativeError } from '../../src/server/replies';
+import { StorageError } from '../../src/storage/errors';
 import { FORBIDDEN_PATH_MESSAGE, mapFsError } from '../../src/storage/fs-errors';
 import { LocalStorage } from '../../src/storage/local-storage';
 import { PathResolver } from '../../src/storage/resolver';
-import { expectError, makeFixture, readAll, type StorageFixture } from './storage-fixture';
+import { expectError, makeFixture, readSource, type StorageFixture } from './storage-fixture';
+import type { StringPathStorage } from './storage-fixture';
 
 const TEMP = '.ftp-upload-0123456789abcdef.tmp';
 let fx: StorageFixture;
-let storage: LocalStorage;
+let storage: StringPathStorage;
 
 beforeEach(async () => {
   fx = await makeFixture();
@@ -94,7 +97,7 @@ describe('confinement', () => {
     expect((await storage.list('in-dir')).map((e) => e.name)).toEqual(['inner.txt']);
     expect(await storage.stat('in-file')).toMatchObject({ name: 'in-file', type: 'file', size: 5 });
     const opened = await storage.openRead('in-dir/inner.txt');
-    expect(await readAll(opened.handle, opened.size)).toBe('inner');
+    expect(await readSource(opened)).toBe('inner');
     await opened.close();
   });
 
@@ -242,7 +245,7 @@ describe('openRead', () => {
     // this handle reads.
     await fsp.writeFile(fx.at('next.txt'), 'a newer, longer version');
     await fsp.rename(fx.at('next.txt'), fx.at('f.txt'));
-    expect(await readAll(opened.handle, opened.size)).toBe('hello');
+    expect(await readSource(opened)).toBe('hello');
     await opened.close();
     await opened.close();
     const reopened = await storage.openRead('f.txt');
@@ -269,15 +272,16 @@ describe('mapFsError', () => {
     ['EACCES', 403], ['EPERM', 403], ['EROFS', 403], ['ENOSPC', 507], ['EDQUOT', 507],
     ['ENAMETOOLONG', 400], ['ELOOP', 403],
   ])('%s -> %i, without the server path', (code, status) => {
-    const mapped = mapFsError(errno(code)) as { code: number; message: string };
-    expect(mapped.code).toBe(status);
-    expect(mapped.message).not.toContain('/srv');
+    const mapped = mapFsError(errno(code));
+    expect(mapped).toBeInstanceOf(StorageError);
+    expect(toNativeError(mapped).code).toBe(status);
+    expect((mapped as StorageError).message).not.toContain('/srv');
   });
 
-  it('returns other errors unchanged and passes protocol errors through', () => {
+  it('returns other errors unchanged and passes storage errors through', () => {
     const odd = errno('EXDEV');
     expect(mapFsError(odd)).toBe(odd);
-    const already = new InsufficientStorageError();
+    const already = new StorageError('no_space', 'Insufficient storage');
     expect(mapFsError(already)).toBe(already);
   });
 });

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { BadRequestError, ForbiddenError, ProtocolError } from '../../src/protocol/errors';
+import { toNativeError } from '../../src/server/replies';
+import { StorageError } from '../../src/storage/errors';
 import {
   MAX_PATH_BYTES,
   TEMP_UPLOAD_PATTERN,
@@ -21,8 +22,9 @@ function thrown(fn: () => unknown): unknown {
 
 function expectBadRequest(raw: string): void {
   const err = thrown(() => parseClientPath(raw));
-  expect(err).toBeInstanceOf(BadRequestError);
-  expect((err as ProtocolError).code).toBe(400);
+  expect(err).toBeInstanceOf(StorageError);
+  expect((err as StorageError).kind).toBe('invalid_path');
+  expect(toNativeError(err).code).toBe(400);
 }
 
 describe('parseClientPath: splitting', () => {
@@ -97,8 +99,9 @@ describe('parseClientPath: temporary upload names are reserved (403)', () => {
     '.ftp-upload-0123456789abcdef.tmp/inside',
   ])('%s', (raw) => {
     const err = thrown(() => parseClientPath(raw));
-    expect(err).toBeInstanceOf(ForbiddenError);
-    expect((err as ProtocolError).code).toBe(403);
+    expect(err).toBeInstanceOf(StorageError);
+    expect((err as StorageError).kind).toBe('forbidden');
+    expect(toNativeError(err).code).toBe(403);
     expect((err as Error).message).toBe('Reserved name');
   });
 
@@ -134,12 +137,12 @@ describe('parseClientPath: properties', () => {
     );
     fc.assert(
       fc.property(raw, (input) => {
-        let parts: string[];
+        let parts: readonly string[];
         try {
           parts = parseClientPath(input);
         } catch (err) {
-          expect(err).toBeInstanceOf(ProtocolError);
-          expect([400, 403]).toContain((err as ProtocolError).code);
+          expect(err).toBeInstanceOf(StorageError);
+          expect([400, 403]).toContain(toNativeError(err).code);
           return;
         }
         for (const part of parts) {

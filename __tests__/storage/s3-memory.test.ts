@@ -22,7 +22,7 @@ const childScript = `
   const crypto = require('node:crypto');
   const { S3Client } = require('@aws-sdk/client-s3');
   const { S3Storage } = require(${JSON.stringify(path.join(__dirname, '../../src/storage/s3/s3-storage'))});
-  const { parseClientPath } = require(${JSON.stringify(path.join(__dirname, '../../src/storage/s3/draft-core'))});
+  const { parseClientPath } = require(${JSON.stringify(path.join(__dirname, '../../src/storage/path-rules'))});
   const [endpoint, bucket, totalMiB, partSize, queueSize] = process.argv.slice(1);
   const status = (field) => Number(new RegExp(field + ':\\\\s+(\\\\d+) kB').exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
 

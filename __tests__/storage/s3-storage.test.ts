@@ -14,7 +14,8 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { StorageError, parseClientPath, type StorageErrorKind } from '../../src/storage/s3/draft-core';
+import { StorageError, type StorageErrorKind } from '../../src/storage/errors';
+import { parseClientPath } from '../../src/storage/path-rules';
 import { copyPartRanges } from '../../src/storage/s3/copy';
 import { isClientName } from '../../src/storage/s3/keys';
 import { kindOf as s3KindOf, toStorageError } from '../../src/storage/s3/errors';
@@ -274,7 +275,7 @@ describe('stale multipart uploads', () => {
     require('ts-node').register({ transpileOnly: true });
     const { S3Client } = require('@aws-sdk/client-s3');
     const { S3Storage } = require(${JSON.stringify(path.join(__dirname, '../../src/storage/s3/s3-storage'))});
-    const { parseClientPath } = require(${JSON.stringify(path.join(__dirname, '../../src/storage/s3/draft-core'))});
+    const { parseClientPath } = require(${JSON.stringify(path.join(__dirname, '../../src/storage/path-rules'))});
     const [endpoint, bucket, prefix] = process.argv.slice(1);
     (async () => {
       const storage = S3Storage.create({ bucket, prefix, endpoint, region: 'us-east-1', forcePathStyle: true,

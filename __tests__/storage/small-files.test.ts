@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { LocalStorage } from '../../src/storage/local-storage';
+import { localStrings } from './storage-fixture';
 import { readSmallFileSync } from '../../src/storage/small-files';
 
 let base: string;
@@ -50,13 +50,13 @@ describe('readSmallFileSync', () => {
 
 describe('LocalStorage.readSmall (on the worker thread)', () => {
   it('returns the file, or nothing when the normal path must decide', async () => {
-    const storage = await LocalStorage.create(root);
+    const storage = await localStrings(root);
     await fs.symlink(path.join(base, 'root_evil', 'secret.txt'), path.join(root, 'evil'));
     const small = await storage.readSmall('/a.txt', 1024);
     expect(small?.data.toString()).toBe('hello');
-    expect(small?.versionKey).toBe((await storage.openRead('a.txt').then(async (f) => (await f.close(), f.versionKey))));
+    expect(small?.versionKey).toBe((await storage.openRead('a.txt').then(async (f: { close(): Promise<void>; versionKey: string }) => (await f.close(), f.versionKey))));
     expect(await storage.readSmall('evil', 1024)).toBeUndefined();
-    await expect(storage.openRead('evil')).rejects.toMatchObject({ code: 403 });
-    await expect(storage.readSmall('../a.txt', 1024)).rejects.toMatchObject({ code: 400 });
+    await expect(storage.openRead('evil')).rejects.toMatchObject({ kind: 'forbidden' });
+    await expect(storage.readSmall('../a.txt', 1024)).rejects.toMatchObject({ kind: 'invalid_path' });
   });
 });

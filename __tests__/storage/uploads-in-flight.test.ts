@@ -12,9 +12,11 @@ import { LocalStorage } from '../../src/storage/local-storage';
 import { isTempUploadName } from '../../src/storage/path-rules';
 import { StorageRegistry } from '../../src/storage/registry';
 import { expectError, makeFixture, onDisk, type StorageFixture } from './storage-fixture';
+import type { StringPathStorage } from './storage-fixture';
+import { localStrings } from './storage-fixture';
 
 let fx: StorageFixture;
-let storage: LocalStorage;
+let storage: StringPathStorage;
 
 beforeEach(async () => {
   fx = await makeFixture();
@@ -77,7 +79,7 @@ describe('replace: false', () => {
 
 describe('uploads in flight across storages (a home below the root)', () => {
   it('RMDIR through the root sees the home storage\'s in-flight temp file as content (409)', async () => {
-    const home = await LocalStorage.create(fx.at('home'));
+    const home = await localStrings(fx.at('home'));
     const upload = await home.beginUpload('file.txt', 4);
     expect(await temps('home')).toHaveLength(1);
     await expectError(storage.removeDirectory('home'), ConflictError, 409);
@@ -97,8 +99,8 @@ describe('uploads in flight across storages (a home below the root)', () => {
 describe('free space and uploads in flight', () => {
   it('counts the bytes other uploads still have to write (507 early), and frees them when they end', async () => {
     const registry = new StorageRegistry();
-    const mine = await LocalStorage.create(fx.rootDir, { registry });
-    const other = await LocalStorage.create(fx.at('home'), { registry });
+    const mine = await localStrings(fx.rootDir, { registry });
+    const other = await localStrings(fx.at('home'), { registry });
     const space = await fsp.statfs(fx.rootDir);
     const free = space.bavail * space.bsize;
     // Each fits alone; two together do not. Wide margins: other agents share this disk.
@@ -134,8 +136,8 @@ describe('LS under a byte budget', () => {
   it('lists a folder that fits exactly, and refuses one byte less with 413', async () => {
     const all = await storage.list('many');
     const exact = all.reduce((sum, entry) => sum + entryBytes(entry), 0);
-    expect(await storage.list('many', { maxBytes: exact })).toEqual(all);
-    const err = await expectError(storage.list('many', { maxBytes: exact - 1 }), TooLargeError, 413);
+    expect(await storage.list('many', { maxReplyBytes: exact })).toEqual(all);
+    const err = await expectError(storage.list('many', { maxReplyBytes: exact - 1 }), TooLargeError, 413);
     expect(err.message).toBe(MESSAGES.listingTooLarge);
   });
 
@@ -147,12 +149,12 @@ describe('LS under a byte budget', () => {
     expect(await listFolder(resolver, fx.at('many'), { folderSize: 0 })).toEqual(streamed);
     expect(opendir).toHaveBeenCalledTimes(1);
     expect(streamed).toHaveLength(600);
-    await expectError(listFolder(resolver, fx.at('many'), { folderSize: Number.MAX_SAFE_INTEGER, maxBytes: 1_000 }), TooLargeError, 413);
+    await expectError(listFolder(resolver, fx.at('many'), { folderSize: Number.MAX_SAFE_INTEGER, maxReplyBytes: 1_000 }), TooLargeError, 413);
   });
 
   it('stops describing entries soon after the budget is spent', async () => {
     const lstat = jest.spyOn(fsp, 'lstat');
-    await expectError(storage.list('many', { maxBytes: 1_000 }), TooLargeError, 413);
+    await expectError(storage.list('many', { maxReplyBytes: 1_000 }), TooLargeError, 413);
     // One batch (256 names) at most, not all 600.
     expect(lstat.mock.calls.filter(([p]) => String(p).endsWith('.txt')).length).toBeLessThanOrEqual(256);
   });

@@ -1,4 +1,4 @@
-import type { ConnectionResult, ServerObserver, TransferRecord, TransferStart } from '../core/observer';
+import type { ConnectionResult, Protocol, ServerObserver, TransferRecord, TransferStart } from '../core/observer';
 
 /**
  * One observer that forwards every hook to each of `observers`, in order.
@@ -25,9 +25,9 @@ export function combineObservers(
     }
   };
   return {
-    connection: (result: ConnectionResult) => each((o) => o.connection?.(result)),
-    sessionClosed: () => each((o) => o.sessionClosed?.()),
-    command: (name: string, code: number, durationMs: number) => each((o) => o.command?.(name, code, durationMs)),
+    connection: (result: ConnectionResult, protocol: Protocol) => each((o) => o.connection?.(result, protocol)),
+    sessionClosed: (protocol: Protocol) => each((o) => o.sessionClosed?.(protocol)),
+    command: (name: string, code: number, durationMs: number, protocol: Protocol) => each((o) => o.command?.(name, code, durationMs, protocol)),
     transfer: (record: TransferRecord) => each((o) => o.transfer?.(record)),
     transferStarted: (start: TransferStart) => each((o) => o.transferStarted?.(start)),
   };

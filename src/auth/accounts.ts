@@ -6,7 +6,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { silentLog, type Log } from '../logging/log';
-import { AuthRequiredError, ProtocolError } from '../protocol/errors';
+import { AuthError } from './errors';
 import type { Authenticator, Permission, Principal } from '../core/access';
 import type { Storage } from '../storage/storage';
 import { addressKey } from '../util/address-key';
@@ -30,8 +30,10 @@ export interface AnonymousAccess {
 }
 
 export interface AccountsOptions {
-  /** The served root; homes live under it. */
-  root: string;
+  /** The served root (a local folder); homes live under it. Ignored when `storage` is given. */
+  root?: string;
+  /** The served root as a storage of any backend; homes are scoped from it. */
+  storage?: Storage;
   /** The users file; absent for anonymous-only access. */
   usersFile?: string;
   /** Turn on anonymous access (no AUTH needed; read-only unless told otherwise). */
@@ -85,7 +87,7 @@ export class Accounts implements Authenticator {
    */
   static async open(options: AccountsOptions): Promise<Accounts> {
     const log = options.log ?? silentLog;
-    const homes = await HomeFolders.open(options.root);
+    const homes = options.storage ? new HomeFolders(options.storage) : await HomeFolders.open(requireRoot(options));
     let directory: UserDirectory | undefined;
     if (options.usersFile !== undefined) {
       directory = await UserDirectory.open(options.usersFile, log);
@@ -132,7 +134,7 @@ export class Accounts implements Authenticator {
     }
     // Known and unknown names queue alike, so the wait reveals nothing either.
     const leave = await this.guard.enter(ip);
-    if (!leave) return this.refuseUnchecked(BUSY);
+    if (!leave) return this.refuseUnchecked('busy', BUSY);
     let user: UserRecord | undefined;
     try {
       // The ban may have begun while this login waited for its turn.
@@ -147,7 +149,7 @@ export class Accounts implements Authenticator {
       storage = await this.homes.storageFor(user.home);
     } catch (err) {
       this.log.error(`User ${username} cannot log in: ${err instanceof HomeFolderError ? err.message : String(err)}`);
-      throw new ProtocolError(500, 'Internal server error');
+      throw new AuthError('unavailable', 'Internal server error');
     }
     return { name: username, permissions, storage: new PermissionStorage(storage, permissions, 'this user') };
   }
@@ -200,7 +202,7 @@ export class Accounts implements Authenticator {
       this.log.warn(`Banned ${ip}${whole} for ${banMs / 1000} s after ${verdict.failures} failed logins within ${windowMs / 1000} s: new connections get 429`);
     }
     await this.pause(verdict.delayMs);
-    throw new AuthRequiredError(WRONG);
+    throw new AuthError('login_failed', WRONG);
   }
 
   /**
@@ -208,18 +210,23 @@ export class Accounts implements Authenticator {
    * connection opened before the ban must not keep guessing, nor quickly.
    */
   private refuseBanned(): Promise<never> {
-    return this.refuseUnchecked(BANNED);
+    return this.refuseUnchecked('banned', BANNED);
   }
 
-  private async refuseUnchecked(message: string): Promise<never> {
+  private async refuseUnchecked(kind: 'banned' | 'busy', message: string): Promise<never> {
     await this.pause(this.guard.policy.maxFailureDelayMs);
-    throw new AuthRequiredError(message);
+    throw new AuthError(kind, message);
   }
 
   private pause(ms: number): Promise<void> {
     if (ms <= 0) return Promise.resolve();
     return new Promise((resolve) => this.clock.setTimer(ms, resolve));
   }
+}
+
+function requireRoot(options: AccountsOptions): string {
+  if (options.root === undefined) throw new Error('Accounts need the served root: give root or storage');
+  return options.root;
 }
 
 /** True when home `inner` is `outer` or below it (both normalised). */

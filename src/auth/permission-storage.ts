@@ -1,7 +1,17 @@
-import { AuthRequiredError, ForbiddenError } from '../protocol/errors';
-import type { FileEntry } from '../protocol/messages';
 import type { Permission } from '../core/access';
-import type { ListOptions, OpenedFile, PendingUpload, SmallFile, Storage, WriteOptions } from '../storage/storage';
+import { StorageError } from '../storage/errors';
+import type { StoragePath } from '../storage/path-rules';
+import type {
+  DownloadSource,
+  ListOptions,
+  PendingUpload,
+  SmallFile,
+  Storage,
+  StorageEntry,
+  UploadOptions,
+  WriteOptions,
+} from '../storage/storage';
+import { AuthError } from './errors';
 
 /**
  * A {@link Storage} that allows only the operations a permission set covers.
@@ -13,7 +23,7 @@ import type { ListOptions, OpenedFile, PendingUpload, SmallFile, Storage, WriteO
  * still cannot write through a read-only view.
  *
  * Replacing an existing file destroys its content, so it needs `delete` as
- * well as the command's own permission (`write` for PUT, `rename` for
+ * well as the command's own permission (`write` for uploads, `rename` for
  * RENAME). The storage enforces it atomically (`replace: false`): a file
  * that appears between a check and the write is not replaced either.
  */
@@ -23,67 +33,82 @@ export class PermissionStorage implements Storage {
     private readonly permissions: ReadonlySet<Permission>,
     /** Who this view is for, in refusals ("anonymous users"). */
     private readonly who: string,
-    /** Refuse with 401 (log in first) instead of 403. */
+    /** Refuse with "log in first" instead of "permission denied". */
     private readonly loginHint = false,
   ) {}
 
-  private need(permission: Permission): void {
-    if (this.permissions.has(permission)) return;
-    if (this.loginHint) throw new AuthRequiredError('Authentication required: send AUTH first');
-    throw new ForbiddenError(`Permission denied: ${permission} is not allowed for ${this.who}`);
+  get capabilities(): Storage['capabilities'] {
+    return this.inner.capabilities;
   }
 
-  async list(path: string | undefined, options?: ListOptions): Promise<FileEntry[]> {
+  private need(permission: Permission): void {
+    if (this.permissions.has(permission)) return;
+    if (this.loginHint) throw new AuthError('auth_required', 'Authentication required: send AUTH first');
+    throw new StorageError('permission_denied', `Permission denied: ${permission} is not allowed for ${this.who}`);
+  }
+
+  async list(path: StoragePath, options?: ListOptions): Promise<StorageEntry[]> {
     this.need('read');
     return this.inner.list(path, options);
   }
 
-  async stat(path: string): Promise<FileEntry> {
+  async stat(path: StoragePath): Promise<StorageEntry> {
     this.need('read');
     return this.inner.stat(path);
   }
 
-  async readSmall(path: string, maxBytes: number): Promise<SmallFile | undefined> {
+  async readSmall(path: StoragePath, maxBytes: number): Promise<SmallFile | undefined> {
     this.need('read');
     return this.inner.readSmall?.(path, maxBytes);
   }
 
-  async openRead(path: string): Promise<OpenedFile> {
+  async openRead(path: StoragePath): Promise<DownloadSource> {
     this.need('read');
     return this.inner.openRead(path);
   }
 
-  async beginUpload(path: string, size: number, options?: WriteOptions): Promise<PendingUpload> {
+  async beginUpload(path: StoragePath, options: UploadOptions): Promise<PendingUpload> {
     this.need('write');
-    return this.inner.beginUpload(path, size, this.writeOptions(options));
+    return this.inner.beginUpload(path, { ...options, replace: this.mayReplace(options.replace) });
   }
 
-  async deleteFile(path: string): Promise<void> {
+  async deleteFile(path: StoragePath): Promise<void> {
     this.need('delete');
     return this.inner.deleteFile(path);
   }
 
-  async makeDirectory(path: string): Promise<void> {
+  async makeDirectory(path: StoragePath): Promise<void> {
     this.need('mkdir');
     return this.inner.makeDirectory(path);
   }
 
-  async removeDirectory(path: string): Promise<void> {
+  async removeDirectory(path: StoragePath): Promise<void> {
     this.need('delete');
     return this.inner.removeDirectory(path);
   }
 
-  async rename(from: string, to: string, options?: WriteOptions): Promise<void> {
+  async rename(from: StoragePath, to: StoragePath, options: WriteOptions): Promise<void> {
     this.need('rename');
-    return this.inner.rename(from, to, this.writeOptions(options));
+    return this.inner.rename(from, to, { replace: this.mayReplace(options.replace) });
+  }
+
+  async setModificationTime(path: StoragePath, mtime: Date): Promise<void> {
+    this.need('write');
+    if (!this.inner.setModificationTime) throw new StorageError('not_supported', 'Setting modification times is not supported here');
+    return this.inner.setModificationTime(path, mtime);
+  }
+
+  /** The same permissions over a folder of this view. */
+  async scope(subpath: StoragePath): Promise<Storage> {
+    return new PermissionStorage(await this.inner.scope(subpath), this.permissions, this.who, this.loginHint);
+  }
+
+  async removeStaleUploads(): Promise<number> {
+    return (await this.inner.removeStaleUploads?.()) ?? 0;
   }
 
   /** Replacing a file is allowed only with `delete`. */
-  private writeOptions(options: WriteOptions | undefined): WriteOptions {
-    return { ...options, replace: (options?.replace ?? true) && this.permissions.has('delete') };
-  }
-
-  removeStaleUploads(): Promise<number> {
-    return this.inner.removeStaleUploads();
+  private mayReplace(asked: boolean): boolean {
+    return asked && this.permissions.has('delete');
   }
 }

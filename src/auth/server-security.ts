@@ -7,11 +7,11 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Log } from '../logging/log';
 import type { Permission } from '../core/access';
-import type { FileServerOptions } from '../server/file-server';
+import type { ServerCoreOptions } from '../core/server-core';
 import type { Clock } from '../util/clock';
 import { Accounts } from './accounts';
 import type { LoginPolicy } from './login-guard';
-import { loadTlsFiles } from './tls-files';
+import { loadTlsFiles, type TlsCredentials } from './tls-files';
 
 /** The users file looked for in the working folder when `--users` is not given. */
 export const DEFAULT_USERS_FILE_NAME = 'users.json';
@@ -30,7 +30,7 @@ export interface SecuritySettings {
 }
 
 /** The part of {@link FileServerOptions} that security decides. */
-export type SecurityOptions = Pick<FileServerOptions, 'authenticator' | 'guestStorage' | 'bans' | 'tls'>;
+export type SecurityOptions = Pick<ServerCoreOptions, 'authenticator' | 'guestStorage' | 'bans'> & { tls?: TlsCredentials };
 
 /**
  * Load accounts and TLS files (every failure is a plain Error for the

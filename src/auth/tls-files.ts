@@ -2,6 +2,14 @@ import { X509Certificate } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import tls from 'node:tls';
 
+/** PEM certificate (chain) and private key: a port then speaks TLS only. */
+export interface TlsCredentials {
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** For an encrypted key. */
+  passphrase?: string;
+}
+
 /** What the server needs to speak TLS, read and checked. */
 export interface LoadedTls {
   cert: Buffer;

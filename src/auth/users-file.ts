@@ -79,7 +79,7 @@ export function parsePermissions(text: string): Permission[] {
  * @throws Error when the path breaks the rules.
  */
 export function normaliseHome(home: string): string {
-  let parts: string[];
+  let parts: readonly string[];
   try {
     parts = parseClientPath(home);
   } catch (err) {

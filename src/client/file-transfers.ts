@@ -3,7 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
-import type { FtpClient } from './ftp-client';
+import type { FtpClient } from './ftp-client-api';
 import { FtpError, localError } from './errors';
 import { existingFileSize, hashFileInto, isLocalDirectory, LOCAL_READ_CHUNK, PART_SUFFIX, sha256File } from './local-files';
 import { readPartVersion, removePartVersion, writePartVersion } from './part-version';

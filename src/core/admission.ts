@@ -10,10 +10,9 @@ export interface BanList {
   isBanned(ip: string): boolean;
 }
 
-/** Why a connection is not served, as its refusal greeting says it (PROTOCOL.md §2, §5). */
+/** Why a connection is not served; each listener renders it its own way (a greeting, an FTP 421). */
 export interface Refusal {
   admitted: false;
-  code: 429 | 503;
   message: string;
   reason: Exclude<ConnectionResult, 'accepted' | 'draining'>;
 }
@@ -25,13 +24,11 @@ export interface Admitted {
 
 const BANNED: Refusal = Object.freeze({
   admitted: false as const,
-  code: 429 as const,
   message: 'Too many failed logins from your address; try again later',
   reason: 'banned' as const,
 });
 const RATE_LIMITED: Refusal = Object.freeze({
   admitted: false as const,
-  code: 429 as const,
   message: 'Too many new connections from your address; try again later',
   reason: 'rate_limited' as const,
 });

@@ -2,6 +2,9 @@ import type { Log } from '../logging/log';
 import { LogThrottle, suppressedNote } from '../logging/throttle';
 import type { Clock } from '../util/clock';
 
+/** The front end a connection or transfer came through, as metrics and the transfer log label it. */
+export type Protocol = 'native' | 'ftp';
+
 /** Why a connection was accepted or refused, as metrics label it. */
 export type ConnectionResult =
   | 'accepted'
@@ -28,6 +31,8 @@ export interface TransferRecord {
   user?: string;
   /** Why it failed, when it did. */
   error?: string;
+  /** The port it came through. */
+  protocol: Protocol;
 }
 
 /** What a transfer is about to move; followed by exactly one `transfer()`. */
@@ -40,6 +45,8 @@ export interface TransferStart {
   /** `IP:PORT` of the client. */
   remote: string;
   user?: string;
+  /** The port it comes through. */
+  protocol: Protocol;
 }
 
 /**
@@ -47,9 +54,10 @@ export interface TransferStart {
  * called synchronously on the event loop: keep them cheap.
  */
 export interface ServerObserver {
-  connection?(result: ConnectionResult): void;
-  sessionClosed?(): void;
-  command?(name: string, code: number, durationMs: number): void;
+  connection?(result: ConnectionResult, protocol: Protocol): void;
+  sessionClosed?(protocol: Protocol): void;
+  /** One command answered; `code` is the reply code of its protocol. */
+  command?(name: string, code: number, durationMs: number, protocol: Protocol): void;
   /** A GET or PUT is about to move payload bytes. */
   transferStarted?(start: TransferStart): void;
   transfer?(record: TransferRecord): void;
@@ -81,9 +89,9 @@ export function safeObserver(observer: ServerObserver, log: Log, clock: Clock): 
     }
   };
   return {
-    connection: (result) => call('connection', [result]),
-    sessionClosed: () => call('sessionClosed', []),
-    command: (name, code, durationMs) => call('command', [name, code, durationMs]),
+    connection: (result, protocol) => call('connection', [result, protocol]),
+    sessionClosed: (protocol) => call('sessionClosed', [protocol]),
+    command: (name, code, durationMs, protocol) => call('command', [name, code, durationMs, protocol]),
     transferStarted: (start) => call('transferStarted', [start]),
     transfer: (record) => call('transfer', [record]),
   };

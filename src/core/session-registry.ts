@@ -1,12 +1,11 @@
 /**
  * The answer to {@link SessionRegistry.admit}: either a place, held until
- * `release()`, or the refusal the greeting carries (PROTOCOL.md §2, §5).
+ * `release()`, or why not (each listener renders the refusal its own way).
  */
 export type Admission =
   | { admitted: true }
   | {
       admitted: false;
-      code: 503 | 429;
       reason: 'max_connections' | 'max_connections_per_ip';
       message: string;
     };
@@ -28,13 +27,11 @@ function checkLimit(name: string, value: number): void {
 // Frozen so a caller cannot edit the shared refusal objects.
 const SERVER_FULL = Object.freeze({
   admitted: false as const,
-  code: 503 as const,
   reason: 'max_connections' as const,
   message: 'Connection limit reached',
 });
 const IP_FULL = Object.freeze({
   admitted: false as const,
-  code: 429 as const,
   reason: 'max_connections_per_ip' as const,
   message: 'Too many connections from your address',
 });
@@ -64,7 +61,7 @@ export class SessionRegistry<T> {
 
   /**
    * Takes a place for `item` from `ip`, or says why not: the total limit is
-   * checked first (`503`), then the per-IP one (`429`). The returned
+   * checked first, then the per-IP one. The returned
    * `release()` may be called any number of times (a session's close path
    * can run from several events); only the first gives the place back.
    *

@@ -11,7 +11,7 @@
  * the first wall, not the only one. Nothing is decoded: `%2e%2e` is a name of
  * six characters, and a backslash is refused rather than read as a separator.
  */
-import { ProtocolError } from '../protocol/errors';
+import { StorageError } from '../storage/errors';
 import { parseClientPath } from '../storage/path-rules';
 
 /** Why a path was refused, in the storage layer's own words (see storage-replies.ts). */
@@ -57,7 +57,7 @@ export function resolveFtpPath(cwd: string, arg: string): string {
   try {
     parseClientPath(path);
   } catch (err) {
-    if (err instanceof ProtocolError) throw new FtpPathError(err.code === 403 ? 'forbidden' : 'invalid_path', err.message);
+    if (err instanceof StorageError) throw new FtpPathError(err.kind === 'forbidden' ? 'forbidden' : 'invalid_path', err.message);
     throw err;
   }
   return path;

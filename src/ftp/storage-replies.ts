@@ -22,29 +22,9 @@
  * any 4xx/5xx error (RFC 3659 §2.4).
  */
 
-/**
- * What went wrong in storage, in storage's words. Declared here for now;
- * the shared core defines it as `StorageErrorKind` (issue 11) and this
- * declaration is replaced by an import of it.
- */
-export const STORAGE_ERROR_KINDS = [
-  'invalid_path',
-  'forbidden',
-  'permission_denied',
-  'not_found',
-  'exists',
-  'not_empty',
-  'is_folder',
-  'not_folder',
-  'no_space',
-  'too_large',
-  'name_too_long',
-  'read_only',
-  'not_supported',
-  'unavailable',
-  'io',
-] as const;
-export type StorageErrorKind = (typeof STORAGE_ERROR_KINDS)[number];
+import { STORAGE_ERROR_KINDS, type StorageErrorKind } from '../storage/errors';
+
+export { STORAGE_ERROR_KINDS, type StorageErrorKind };
 
 /** The kinds a later retry may get past; they, and only they, answer 4xx. */
 export const TRANSIENT_KINDS: ReadonlySet<StorageErrorKind> = new Set(['no_space', 'unavailable', 'io']);
@@ -69,6 +49,7 @@ const DEFAULT_REPLIES: Record<StorageErrorKind, FtpReply> = {
   not_empty: { code: 550, text: 'Directory not empty' },
   is_folder: { code: 550, text: 'Is a directory' },
   not_folder: { code: 550, text: 'Not a directory' },
+  invalid_move: { code: 550, text: 'Cannot move a directory into itself or a link over its own target' },
   no_space: { code: 451, text: 'Insufficient storage space; try again later' },
   too_large: { code: 550, text: 'File too large' },
   name_too_long: { code: 501, text: 'File name too long' },
@@ -122,6 +103,7 @@ const FAMILY_REPLIES: Record<CommandFamily, Partial<Record<StorageErrorKind, Ftp
     exists: { code: 553, text: 'File name not allowed: the target exists' },
     is_folder: { code: 553, text: 'File name not allowed: a directory has that name' },
     not_folder: { code: 553, text: 'File name not allowed: part of the path is not a directory' },
+    invalid_move: { code: 553, text: 'File name not allowed: inside the directory being moved, or the link\'s own target' },
     no_space: NO_SPACE_452,
   },
 };

@@ -1,18 +1,20 @@
 import { suppressedNote } from '../logging/throttle';
-import { AuthRequiredError, ForbiddenError, ProtocolError, toProtocolError } from '../protocol/errors';
+import { TransferAbortedError } from '../core/errors';
+import { AuthRequiredError, ForbiddenError, ProtocolError } from '../protocol/errors';
 import { parseCommand } from '../protocol/messages';
 import type { CommandContext, CommandHandler } from './commands/command';
 import { fieldForLog } from './commands/command';
-import type { ConnectionSession } from './connection-session';
-import { TransferAbortedError } from './payload';
+import type { NativeSession } from './native-session';
+import { isExpectedFailure, toNativeError } from './replies';
 
 /**
  * Run one command frame on a session and send its answer. This is the one
  * place where a request is looked up, checked against login and permissions
  * (driven by each command's declared flags), and where every error becomes
- * a response with its protocol code and a log line at the right level.
+ * a response with its code (from the one table in `replies.ts`) and a log
+ * line at the right level.
  */
-export async function runCommand(session: ConnectionSession, message: Record<string, unknown>): Promise<void> {
+export async function runCommand(session: NativeSession, message: Record<string, unknown>): Promise<void> {
   const { deps, socket } = session;
   let handler: CommandHandler | undefined;
   let code = 200;
@@ -35,10 +37,9 @@ export async function runCommand(session: ConnectionSession, message: Record<str
       limits: deps.limits,
       clock: deps.clock,
       channel: session.channel,
-      digests: deps.digests,
+      transfers: deps.transfers,
       session,
       authenticator: deps.authenticator,
-      observer: deps.observer,
     };
     const reply = await handler.run(context);
     if (reply) {
@@ -49,12 +50,12 @@ export async function runCommand(session: ConnectionSession, message: Record<str
     code = answerFailure(session, err, handler, message);
   } finally {
     session.uncork();
-    deps.observer.command?.(handler?.name ?? 'INVALID', code, deps.clock.now() - started);
+    deps.observer.command?.(handler?.name ?? 'INVALID', code, deps.clock.now() - started, 'native');
   }
 }
 
 /** Login and permission checks, from the command's `public` and `permission` flags. */
-function authorize(session: ConnectionSession, handler: CommandHandler): void {
+function authorize(session: NativeSession, handler: CommandHandler): void {
   if (handler.public) return;
   const { principal } = session;
   if (session.deps.authenticator?.required && !principal) {
@@ -67,7 +68,7 @@ function authorize(session: ConnectionSession, handler: CommandHandler): void {
 
 /** Log a failed command at the right level and answer it; returns the code sent. */
 function answerFailure(
-  session: ConnectionSession,
+  session: NativeSession,
   err: unknown,
   handler: CommandHandler | undefined,
   message: Record<string, unknown>,
@@ -80,7 +81,7 @@ function answerFailure(
     else session.abort(reason);
     return 0;
   }
-  const failure = toProtocolError(err);
+  const failure = toNativeError(err);
   const name = handler?.name;
   const target = handler?.target(message);
   const about = target ? ` - ${target}` : '';
@@ -95,8 +96,8 @@ function answerFailure(
     if (suppressed !== undefined) {
       log.error(`${name}: Out of file descriptors; answering 500 until some close${suppressedNote(suppressed)}`);
     }
-  } else if (!(err instanceof ProtocolError)) {
-    log.error(`${name}: Internal error${about}`, err);
+  } else if (!isExpectedFailure(err)) {
+    log.error(`${name}: Internal error${about}`, err instanceof Error && err.cause !== undefined ? err.cause : err);
   } else if (failure.code >= 500) {
     log.error(`${name}: ${failure.message}${about}`);
   } else {

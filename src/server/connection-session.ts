@@ -5,7 +5,8 @@ import type { FramingError, ProtocolError } from '../protocol/errors';
 import { FrameDecoder } from '../protocol/frame-decoder';
 import { encodeFrame } from '../protocol/frame-encoder';
 import type { Timer } from '../util/clock';
-import type { Principal, SessionInfo } from '../core/access';
+import type { Principal } from '../core/access';
+import type { NativeSession } from './native-session';
 import { runCommand } from './command-runner';
 import { InvalidFrames } from './invalid-frames';
 import type { SessionDeps } from './session-deps';
@@ -58,7 +59,7 @@ function onError(this: SessionSocket, err: NodeJS.ErrnoException): void {
  * While it waits for bytes the session is only a few fields and socket
  * listeners (no pending promise chain): idle connections stay cheap.
  */
-export class ConnectionSession implements SessionInfo, TransferHost {
+export class ConnectionSession implements NativeSession, TransferHost {
   principal: Principal | undefined;
   /** Holds a place in the server's registry (set on admission, cleared on close). */
   admitted = false;

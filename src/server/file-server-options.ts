@@ -5,11 +5,18 @@ import type { Clock } from '../util/clock';
 import type { Authenticator } from '../core/access';
 import type { BanList } from '../core/admission';
 import type { ServerObserver } from '../core/observer';
+import type { ServerCore } from '../core/server-core';
 import type { TlsCredentials } from './tls-listener';
 
 export interface FileServerOptions {
-  /** Folder to serve; created if missing. Ignored when `storage` is given. */
-  root: string;
+  /**
+   * The shared services to serve from (storage, accounts, admission,
+   * transfers, observer, limits), as other listeners use them too. Without
+   * one, the server makes its own from the options below.
+   */
+  core?: ServerCore;
+  /** Folder to serve; created if missing. Ignored when `storage` or `core` is given. */
+  root?: string;
   /** Address to listen on (default `0.0.0.0`). */
   host?: string;
   /** Port to listen on; 0 picks a free one (default 5002). */

@@ -1,23 +1,19 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { DEFAULT_LIMITS, LISTEN_BACKLOG, PROTOCOL_VERSION, SERVER_NAME, type ServerLimits } from '../config/defaults';
-import { silentLog, type Log } from '../logging/log';
-import { LogThrottle, suppressedNote } from '../logging/throttle';
+import { LISTEN_BACKLOG, PROTOCOL_VERSION, SERVER_NAME, type ServerLimits } from '../config/defaults';
+import type { SessionInfo } from '../core/access';
+import type { HashJobCounts } from '../core/hash-worker';
+import type { Refusal } from '../core/admission';
+import { ServerCore } from '../core/server-core';
+import type { Log } from '../logging/log';
+import { suppressedNote } from '../logging/throttle';
 import { encodeFrame } from '../protocol/frame-encoder';
 import type { GreetingMessage } from '../protocol/messages';
-import { LocalStorage } from '../storage/local-storage';
-import type { Storage } from '../storage/storage';
 import { addressKey, normaliseIp } from '../util/address-key';
-import { systemClock, type Clock } from '../util/clock';
-import { commandsFor, type CommandRegistry } from './commands';
+import { commandsFor } from './commands';
 import { ConnectionSession, type SessionDeps } from './connection-session';
 import type { FileServerOptions } from './file-server-options';
-import { DigestCache } from '../core/digest-cache';
-import { connectionsWithinDescriptors, openFileLimit } from '../core/descriptor-limit';
-import { HashWorker, type HashJobCounts } from '../core/hash-worker';
-import type { Authenticator } from '../core/access';
-import { AdmissionControl, type Refusal } from '../core/admission';
-import { safeObserver, type ServerObserver } from '../core/observer';
+import { refusalCode } from './replies';
 import { TlsAcceptor, type PendingHandshake } from './tls-listener';
 
 export { TLS_CIPHERS, type TlsCredentials } from './tls-listener';
@@ -39,96 +35,77 @@ interface Connection {
 }
 
 /**
- * The native-protocol server: one `net.Server`, the admission control in
- * front of it (on the raw connection, before any TLS handshake), and a
- * session per admitted connection.
+ * The native-protocol server: one `net.Server` in front of a shared
+ * {@link ServerCore}: admission on the raw connection (before any TLS
+ * handshake), then a session per admitted connection.
  */
 export class FileServer {
   readonly limits: ServerLimits;
-  private readonly admission: AdmissionControl<Connection>;
-  private readonly connections = new WeakMap<ConnectionSession, Connection>();
+  /** This listener's connections holding a place (the core's admission counts every listener's). */
+  private readonly open = new Set<Connection>();
+  private readonly connections = new WeakMap<SessionInfo, Connection>();
   private readonly tls: TlsAcceptor | undefined;
   private handshakes = 0;
-  private readonly commands: CommandRegistry;
-  private readonly digests = new DigestCache();
-  private readonly hasher = new HashWorker();
-  private readonly throttle: LogThrottle;
   private readonly server: net.Server;
+  private readonly log: Log;
   /** One dependencies object shared by every session (not one per connection). */
   private readonly sessionDeps: SessionDeps;
   private closing: Promise<void> | undefined;
   private emptied: (() => void) | undefined;
 
   private constructor(
-    storage: Storage,
-    private readonly log: Log,
-    clock: Clock,
-    limits: ServerLimits,
-    private readonly observer: ServerObserver,
-    authenticator: Authenticator | undefined,
-    private readonly extras: Pick<FileServerOptions, 'guestStorage' | 'bans' | 'tls'> = {},
+    readonly core: ServerCore,
+    /** Whether this server made its core (and so closes it when it stops). */
+    private readonly ownsCore: boolean,
+    private readonly extras: Pick<FileServerOptions, 'tls'> = {},
   ) {
+    const { limits, authenticator, log, clock } = core;
     this.limits = limits;
-    this.commands = commandsFor({ accounts: authenticator !== undefined });
-    this.admission = new AdmissionControl(limits, clock, extras.bans);
+    this.log = log;
+    const commands = commandsFor({ accounts: authenticator !== undefined });
     const greeting: GreetingMessage = {
       type: 'connection',
       code: 200,
       message: 'Connection established',
       protocol: PROTOCOL_VERSION,
       server: SERVER_NAME,
-      features: this.commands.names,
+      features: commands.names,
       auth_required: authenticator?.required ?? false,
     };
-    this.throttle = new LogThrottle(clock);
     this.sessionDeps = {
-      storage: extras.guestStorage ?? storage,
+      storage: core.guestStorage,
       log,
       limits,
       clock,
-      commands: this.commands,
-      digests: this.digests,
-      hasher: this.hasher,
-      throttle: this.throttle,
+      commands,
+      transfers: core.transfers,
+      throttle: core.throttle,
       greeting: encodeFrame(greeting),
-      observer,
+      observer: core.observer,
       authenticator,
       sessionClosed: (session) => this.forget(session),
     };
     // TLS or not, the listener is plain TCP: admission runs on the raw
     // connection, and only an admitted one gets a handshake.
-    this.tls = extras.tls && new TlsAcceptor(extras.tls, { handshakeTimeoutMs: limits.frameTimeoutMs, clock, log, throttle: this.throttle });
+    this.tls = extras.tls && new TlsAcceptor(extras.tls, { handshakeTimeoutMs: limits.frameTimeoutMs, clock, log, throttle: core.throttle });
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => this.onAcceptError(err));
   }
 
-  /** Prepare the root, then listen. Resolves once the port is open. */
+  /**
+   * Listen on the native port. With `core`, it serves that core's files
+   * and shares its door with the core's other listeners; otherwise it makes
+   * its own core from the options (and closes it when it stops).
+   */
   static async start(options: FileServerOptions): Promise<FileServer> {
-    const log = options.log ?? silentLog;
-    const limits = { ...DEFAULT_LIMITS, ...options.limits };
-    const fdLimit = openFileLimit();
-    if (fdLimit !== undefined && limits.maxConnections > connectionsWithinDescriptors(fdLimit)) {
-      const fitting = connectionsWithinDescriptors(fdLimit);
-      log.warn(
-        `The open-file limit (${fdLimit}) leaves room for ${fitting} connections: --max-connections ${limits.maxConnections} lowered to ${fitting}. ` +
-          'Raise it with `ulimit -n` or LimitNOFILE= in the service unit.',
-      );
-      limits.maxConnections = fitting;
+    const core = options.core ?? (await ServerCore.create(options));
+    const server = new FileServer(core, options.core === undefined, { tls: options.tls });
+    try {
+      await server.listen(options.host ?? '0.0.0.0', options.port ?? 5002);
+    } catch (err) {
+      if (options.core === undefined) await core.close();
+      throw err;
     }
-    const storage = options.storage ?? (await LocalStorage.create(options.root, { createRoot: true }));
-    const stale = await storage.removeStaleUploads();
-    if (stale > 0) log.info(`Removed ${stale} temporary upload file(s) left by an earlier run`);
-    const clock = options.clock ?? systemClock;
-    const server = new FileServer(
-      storage,
-      log,
-      clock,
-      limits,
-      safeObserver(options.observer ?? {}, log, clock),
-      options.authenticator,
-      { guestStorage: options.guestStorage, bans: options.bans, tls: options.tls },
-    );
-    await server.listen(options.host ?? '0.0.0.0', options.port ?? 5002);
     return server;
   }
 
@@ -143,22 +120,22 @@ export class FileServer {
 
   /** Sessions open right now (connections past admission, and past their TLS handshake). */
   get activeSessions(): number {
-    return this.admission.size - this.handshakes;
+    return this.open.size - this.handshakes;
   }
 
   /** Connections holding a place right now: sessions and TLS handshakes under way. */
   get openConnections(): number {
-    return this.admission.size;
+    return this.open.size;
   }
 
   /** Answer bytes each open session holds unsent, its client not having read them (read-only). */
   get unsentBytesPerSession(): number[] {
-    return [...this.admission.values()].flatMap((conn) => (conn.session ? [conn.session.unsentBytes] : []));
+    return [...this.open].flatMap((conn) => (conn.session ? [conn.session.unsentBytes] : []));
   }
 
   /** What the shared hash worker has done: jobs started, completed, cancelled, shared, refused (read-only). */
   get hashJobs(): HashJobCounts {
-    return this.hasher.counts;
+    return this.core.hashJobs;
   }
 
   /** True once a shutdown has begun. */
@@ -185,16 +162,17 @@ export class FileServer {
   private accept(raw: net.Socket): void {
     const ip = normaliseIp(raw.remoteAddress);
     if (this.closing) {
-      this.observer.connection?.('draining');
+      this.core.observer.connection?.('draining', 'native');
       raw.destroy();
       return;
     }
     const conn: Connection = { key: addressKey(ip) };
-    const admitted = this.admission.admit(ip, conn);
+    const admitted = this.core.admission.admit(ip, conn);
     if (!admitted.admitted) {
       this.refuse(raw, ip, conn.key, admitted);
       return;
     }
+    this.open.add(conn);
     if (!this.tls) {
       this.start(conn, raw);
       return;
@@ -224,7 +202,7 @@ export class FileServer {
     conn.session = session;
     this.connections.set(session, conn);
     session.admitted = true;
-    this.observer.connection?.('accepted');
+    this.core.observer.connection?.('accepted', 'native');
     this.log.info(`New connection from ${session.remote}. Active connections: ${this.activeSessions}`);
     session.run().catch((err) => {
       // run() handles its own errors; this is the last guard for the process.
@@ -234,18 +212,19 @@ export class FileServer {
   }
 
   /** A session's socket closed: free its place and say so. */
-  private forget(session: ConnectionSession): void {
-    if (!session.admitted) return;
-    session.admitted = false;
+  private forget(session: SessionInfo): void {
     const conn = this.connections.get(session);
-    if (conn) this.release(conn);
-    this.observer.sessionClosed?.();
-    this.log.info(`Connection closed for ${session.remote} (${session.endReason}). Active connections: ${this.activeSessions}`);
+    if (!conn?.session?.admitted) return;
+    conn.session.admitted = false;
+    this.release(conn);
+    this.core.observer.sessionClosed?.('native');
+    this.log.info(`Connection closed for ${session.remote} (${conn.session.endReason}). Active connections: ${this.activeSessions}`);
   }
 
   private release(conn: Connection): void {
-    this.admission.release(conn.key, conn);
-    if (this.admission.size === 0) this.emptied?.();
+    this.core.admission.release(conn.key, conn);
+    this.open.delete(conn);
+    if (this.open.size === 0) this.emptied?.();
   }
 
   /**
@@ -256,7 +235,7 @@ export class FileServer {
    */
   private onAcceptError(err: NodeJS.ErrnoException): void {
     const key = err.code === 'EMFILE' || err.code === 'ENFILE' ? 'descriptors' : `accept ${err.code}`;
-    const suppressed = this.throttle.admit(key);
+    const suppressed = this.core.throttle.admit(key);
     if (suppressed === undefined) return;
     if (key === 'descriptors') {
       this.log.error(`Out of file descriptors (${err.code}): refusing new connections until some close${suppressedNote(suppressed)}`);
@@ -271,12 +250,13 @@ export class FileServer {
    * Logged once per address and code per interval.
    */
   private refuse(raw: net.Socket, ip: string, key: string, refusal: Refusal): void {
-    const { code, message, reason } = refusal;
+    const { message, reason } = refusal;
+    const code = refusalCode(reason);
     const remote = `${ip}:${raw.remotePort}`;
-    this.observer.connection?.(reason);
+    this.core.observer.connection?.(reason, 'native');
     const greeting = encodeFrame({ type: 'connection', code, message });
     const greeted = this.tls ? this.tls.refuse(raw, { key, peer: remote }, greeting) : sendAndClose(raw, greeting);
-    const suppressed = this.throttle.admit(`refused ${key} ${code}`);
+    const suppressed = this.core.throttle.admit(`refused ${key} ${code}`);
     if (suppressed !== undefined) {
       const cut = greeted ? '' : ', closed without a greeting (too many refusals under way)';
       this.log.warn(`Refused connection from ${remote}: ${message} (${code})${cut}${suppressedNote(suppressed)}`);
@@ -294,7 +274,7 @@ export class FileServer {
 
   /** Cut every connection now, transfers included (a second Ctrl-C). */
   terminate(): void {
-    for (const conn of this.admission.values()) {
+    for (const conn of [...this.open]) {
       conn.handshake?.cancel();
       conn.session?.abort('server terminated');
     }
@@ -305,17 +285,17 @@ export class FileServer {
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     // Handshakes and refusals under way have nothing to finish.
     this.tls?.close();
-    for (const conn of this.admission.values()) {
+    for (const conn of [...this.open]) {
       if (!conn.handshake) continue;
       // Not yet a session, so never counted as accepted: it is refused by the drain.
-      this.observer.connection?.('draining');
+      this.core.observer.connection?.('draining', 'native');
       conn.handshake.cancel();
     }
-    if (this.admission.size > 0) {
+    if (this.open.size > 0) {
       const empty = new Promise<void>((resolve) => {
         this.emptied = resolve;
       });
-      for (const conn of this.admission.values()) conn.session?.shutdown();
+      for (const conn of [...this.open]) conn.session?.shutdown();
       let timer: NodeJS.Timeout | undefined;
       const graceOver = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), graceMs);
@@ -323,12 +303,12 @@ export class FileServer {
       const outcome = await Promise.race([empty, graceOver]);
       clearTimeout(timer);
       if (outcome === 'timeout') {
-        this.log.warn(`Grace period of ${graceMs / 1000} s over; closing ${this.admission.size} connection(s)`);
+        this.log.warn(`Grace period of ${graceMs / 1000} s over; closing ${this.open.size} connection(s)`);
         this.terminate();
       }
     }
     await stopped;
-    await this.hasher.close();
+    if (this.ownsCore) await this.core.close();
     this.log.info('Server stopped');
   }
 }

@@ -3,12 +3,10 @@ import type { Log } from '../logging/log';
 import type { LogThrottle } from '../logging/throttle';
 import type { Storage } from '../storage/storage';
 import type { Clock } from '../util/clock';
-import type { Authenticator } from '../core/access';
+import type { Authenticator, SessionInfo } from '../core/access';
 import type { CommandRegistry } from './commands';
-import type { ConnectionSession } from './connection-session';
-import type { DigestCache } from '../core/digest-cache';
-import type { HashWorker } from '../core/hash-worker';
 import type { ServerObserver } from '../core/observer';
+import type { TransferService } from '../core/transfers';
 
 /**
  * What a session needs from the server, passed in: one object per server,
@@ -21,12 +19,10 @@ export interface SessionDeps {
   limits: ServerLimits;
   clock: Clock;
   commands: CommandRegistry;
-  /** Digests of whole files already hashed, by file version. */
-  digests: DigestCache;
+  /** Downloads and uploads, shared with every other front end. */
+  transfers: TransferService;
   /** Keeps floods of identical log lines (out of descriptors) in check. */
   throttle: LogThrottle;
-  /** Hashes large downloads on another thread. */
-  hasher: HashWorker;
   /** The greeting, encoded once per server: the first frame on every connection. */
   greeting: Buffer;
   /** Checks credentials; absent when accounts are off. */
@@ -34,5 +30,5 @@ export interface SessionDeps {
   /** Metrics and transfer-log hooks. */
   observer: ServerObserver;
   /** Called once when a session's socket has closed (the registry forgets it). */
-  sessionClosed?(session: ConnectionSession): void;
+  sessionClosed?(session: SessionInfo): void;
 }

@@ -1,19 +1,10 @@
-import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { Writable } from 'node:stream';
+import type { ChunkSource, ReceivedPayload } from '../core/payload';
+import type { Download, TransferHooks, Upload } from '../core/transfers';
 import type { FrameDecoder } from '../protocol/frame-decoder';
-import type { OpenedFile, SmallFile } from '../storage/storage';
 import type { Timer } from '../util/clock';
 import type { SessionChannel } from './commands/command';
-import type { SessionDeps } from './connection-session';
-import type { DigestTicket } from '../core/hash-worker';
-import { receivePayload, sendFileRange, TransferAbortedError, type ReceivedPayload } from './payload';
-
-/** Payloads up to this size go out in the same write as their header and trailer. */
-export const SMALL_PAYLOAD_BYTES = 64 * 1024;
-
-/** Ranges at least this large are hashed on the worker thread, off the event loop. */
-const WORKER_HASH_MIN_BYTES = 16 * 1024 * 1024;
+import type { SessionDeps } from './session-deps';
 
 /** What the transfers need from their session. */
 export interface TransferHost {
@@ -32,11 +23,15 @@ export interface TransferHost {
 }
 
 /**
- * The payload side of a session (the channel GET and PUT use): streaming a
- * file out, receiving an upload, each with a stall timer. Created on a
- * session's first command, so idle connections never pay for it.
+ * The payload side of a native session (the channel GET and PUT use): the
+ * native framing around the shared transfer layer. Payload bytes share the
+ * connection with frames, so an upload reads first what the frame decoder
+ * already holds and gives back what belongs to the next frame; a small
+ * download leaves corked, in one write with its header and trailer; each
+ * payload runs under a stall timer. Created on a session's first command,
+ * so idle connections never pay for it.
  */
-export class SessionTransfers implements SessionChannel {
+export class SessionTransfers implements SessionChannel, ChunkSource {
   constructor(private readonly host: TransferHost) {}
 
   send(message: object): void {
@@ -48,119 +43,60 @@ export class SessionTransfers implements SessionChannel {
     this.host.requestClose(`Client ${remoteAddress}:${remotePort} requested disconnect`);
   }
 
-  async sendFile(file: OpenedFile | SmallFile, offset: number): Promise<{ bytes: number; sha256: string }> {
-    const { socket, deps } = this.host;
-    const length = file.size - offset;
-    if ('data' in file) {
-      // Already in memory: the session's cork sends header, payload and trailer as one write.
-      const payload = file.data.subarray(offset);
-      socket.write(payload);
-      return { bytes: length, sha256: this.digestOf(payload, offset === 0 ? file.versionKey : undefined) };
-    }
-    if (length <= SMALL_PAYLOAD_BYTES) {
-      // Small: read it whole (bounded by the threshold) and let the cork send
-      // header, payload and trailer as one write.
-      const buffer = Buffer.allocUnsafe(length);
-      let filled = 0;
-      while (filled < length) {
-        const { bytesRead } = await file.handle.read(buffer, filled, length - filled, offset + filled);
-        if (bytesRead === 0) throw new TransferAbortedError('file shrank during download', 0);
-        filled += bytesRead;
-      }
-      socket.write(buffer);
-      return { bytes: length, sha256: this.digestOf(buffer, offset === 0 ? file.versionKey : undefined) };
+  async sendDownload(download: Download): Promise<{ bytes: number; sha256: string }> {
+    if (download.small) {
+      // The session's cork sends header, payload and trailer as one write.
+      return download.sendTo(this.host.socket, { progress: () => this.host.touch() });
     }
     this.host.uncork();
-    // Whole-file digests are cached per file version. Otherwise a large range
-    // is hashed on the worker thread while this thread sends (sharing the job
-    // of any other download of the same bytes), unless the worker's queue is
-    // full; then, like a medium range, it is hashed inline as it is sent.
-    const cacheable = offset === 0;
-    const cached = cacheable ? deps.digests.get(file.versionKey) : undefined;
-    const ticket =
-      cached === undefined && length >= WORKER_HASH_MIN_BYTES
-        ? deps.hasher.request(file.versionKey, file.handle.fd, offset, file.size)
-        : undefined;
     try {
-      const stall = this.stallGuard('download');
-      let sent: { bytes: number; sha256?: string };
-      try {
-        sent = await sendFileRange(socket, file.handle, offset, file.size, () => this.progress(stall), cached === undefined && !ticket);
-      } catch (err) {
-        // The job may read through this download's descriptor, which the
-        // command closes once we return: let go of it first.
-        await ticket?.leave();
-        throw err;
-      } finally {
-        // Every byte is out (or the send failed): waiting for the digest is
-        // not a stalled payload.
-        stall.cancel();
-      }
-      const sha256 = sent.sha256 ?? cached ?? (await this.awaitDigest(ticket!, sent.bytes));
-      if (cacheable && cached === undefined) deps.digests.set(file.versionKey, sha256);
-      return { bytes: sent.bytes, sha256 };
+      return await download.sendTo(this.host.socket, this.stallGuard('download'));
     } finally {
-      socket.cork();
-    }
-  }
-
-  /**
-   * The digest of a payload already sent. The wait ends early if the client
-   * goes away (this download's claim on the job is then dropped, cancelling
-   * it unless another download waits for it). A failed job ends the
-   * download too: without its trailer, the payload cannot be vouched for.
-   */
-  private async awaitDigest(ticket: DigestTicket, bytes: number): Promise<string> {
-    const { socket } = this.host;
-    let onClose: (() => void) | undefined;
-    const gone = new Promise<never>((_resolve, reject) => {
-      onClose = () => reject(new TransferAbortedError('connection closed while waiting for the digest', bytes));
-      if (socket.destroyed) onClose();
-      else socket.once('close', onClose);
-    });
-    try {
-      return await Promise.race([ticket.digest, gone]);
-    } catch (err) {
-      await ticket.leave();
-      if (err instanceof TransferAbortedError) throw err;
-      throw new TransferAbortedError(`hashing failed: ${err instanceof Error ? err.message : String(err)}`, bytes);
-    } finally {
-      socket.off('close', onClose!);
-    }
-  }
-
-  async receive(size: number, sink: Writable): Promise<ReceivedPayload> {
-    // The client waits for `150` before sending: flush it now.
-    this.host.uncork();
-    const stall = this.stallGuard('upload');
-    try {
-      return await receivePayload(this.host.decoder, this.host, size, sink, () => this.progress(stall));
-    } finally {
-      stall.cancel();
       this.host.socket.cork();
     }
   }
 
-  /** SHA-256 of a small payload, from the cache when it is a whole known file version. */
-  private digestOf(payload: Buffer, versionKey: string | undefined): string {
-    const { digests } = this.host.deps;
-    const cached = versionKey === undefined ? undefined : digests.get(versionKey);
-    if (cached !== undefined) return cached;
-    const sha256 = createHash('sha256').update(payload).digest('hex');
-    if (versionKey !== undefined) digests.set(versionKey, sha256);
-    return sha256;
+  async receiveUpload(upload: Upload): Promise<ReceivedPayload> {
+    // The client waits for `150` before sending: flush it now.
+    this.host.uncork();
+    try {
+      return await upload.receive(this, this.stallGuard('upload'));
+    } finally {
+      this.host.socket.cork();
+    }
   }
 
-  private progress(stall: Timer): void {
-    stall.refresh();
-    this.host.touch();
+  /**
+   * Payload bytes: first those the frame decoder already holds (they came in
+   * the same chunk as the command), then fresh ones from the socket; bytes
+   * past `max` belong to the next frame and go back to the decoder.
+   */
+  async pull(max: number): Promise<Buffer | null> {
+    const { decoder } = this.host;
+    const buffered = decoder.takeRaw(max);
+    if (buffered) return buffered;
+    const fresh = await this.host.pull();
+    if (!fresh) return null;
+    if (fresh.length <= max) return fresh;
+    decoder.push(fresh.subarray(max));
+    return fresh.subarray(0, max);
   }
 
-  /** A timer that ends the connection if a payload stops moving. */
-  private stallGuard(what: string): Timer {
+  /**
+   * Hooks that end the connection if a payload stops moving, and stop
+   * counting once its last byte moved (waiting for a digest is no stall).
+   */
+  private stallGuard(what: string): TransferHooks {
     const { limits, clock } = this.host.deps;
-    return clock.setTimer(limits.transferTimeoutMs, () =>
+    const stall: Timer = clock.setTimer(limits.transferTimeoutMs, () =>
       this.host.abort(`${what} stalled for ${limits.transferTimeoutMs / 1000} s`),
     );
+    return {
+      progress: () => {
+        stall.refresh();
+        this.host.touch();
+      },
+      payloadDone: () => stall.cancel(),
+    };
   }
 }

@@ -1,5 +1,8 @@
 import type net from 'node:net';
 import tls from 'node:tls';
+import type { TlsCredentials } from '../auth/tls-files';
+
+export type { TlsCredentials } from '../auth/tls-files';
 import type { Log } from '../logging/log';
 import { suppressedNote, type LogThrottle } from '../logging/throttle';
 import type { Clock, Timer } from '../util/clock';
@@ -21,13 +24,6 @@ export const TLS_CIPHERS = [
   'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
 
-/** PEM certificate (chain) and private key: the port then speaks TLS only. */
-export interface TlsCredentials {
-  cert: string | Buffer;
-  key: string | Buffer;
-  /** For an encrypted key. */
-  passphrase?: string;
-}
 
 /** How long a refused connection gets to finish its handshake and take its encrypted refusal. */
 export const TLS_REFUSAL_TIMEOUT_MS = 2_000;

@@ -22,6 +22,8 @@ export type StorageErrorKind =
   | 'is_folder'
   /** A folder operation on a file, or a parent that is a file. */
   | 'not_folder'
+  /** A rename that contradicts itself: a folder into itself, a link over its own target. */
+  | 'invalid_move'
   | 'no_space'
   /** A listing too large for one reply. */
   | 'too_large'
@@ -44,6 +46,7 @@ export const STORAGE_ERROR_KINDS: readonly StorageErrorKind[] = [
   'not_empty',
   'is_folder',
   'not_folder',
+  'invalid_move',
   'no_space',
   'too_large',
   'name_too_long',

@@ -1,17 +1,10 @@
 /**
- * The one place where file-system `errno` codes become protocol errors. The
+ * The one place where file-system `errno` codes become storage errors. The
  * messages are fixed strings: an fs error's own message holds the server's
  * path (`ENOENT: no such file or directory, open '/srv/…'`), and clients
  * read these messages, so nothing of the original error is copied.
  */
-import {
-  BadRequestError,
-  ConflictError,
-  ForbiddenError,
-  InsufficientStorageError,
-  NotFoundError,
-  ProtocolError,
-} from '../protocol/errors';
+import { StorageError } from './errors';
 
 /**
  * The one message for every path that leaves the root or cannot be resolved.
@@ -41,6 +34,7 @@ export const MESSAGES = Object.freeze({
   linkWouldEscape: 'Refused: a symlink moved there would not lead inside the served folder',
   tooManyToCheck: 'Refused: the folder holds too many entries to check its symlinks; move its contents in parts',
   listingTooLarge: 'Listing exceeds the reply frame limit; list a smaller folder',
+  resumePastEnd: 'Resume offset is past the end of the file',
 });
 
 /** The `errno` code of a Node fs error (`'ENOENT'`…), or undefined. */
@@ -53,36 +47,36 @@ export function errnoCode(err: unknown): string | undefined {
 }
 
 /**
- * Turn an fs error into the contract's error, or return it unchanged when its
- * code has no protocol meaning (the session then answers a bare 500 and logs
- * the original). Already-mapped `ProtocolError`s pass through.
+ * Turn an fs error into a {@link StorageError}, or return it unchanged when
+ * its code has no meaning a client could act on (front ends then answer a
+ * bare server error and log the original). Storage errors pass through.
  */
 export function mapFsError(err: unknown): unknown {
-  if (err instanceof ProtocolError) return err;
+  if (err instanceof StorageError) return err;
   switch (errnoCode(err)) {
     case 'ENOENT':
-      return new NotFoundError(MESSAGES.notFound);
+      return new StorageError('not_found', MESSAGES.notFound, { cause: err });
     case 'EISDIR':
-      return new ConflictError(MESSAGES.isFolder);
+      return new StorageError('is_folder', MESSAGES.isFolder, { cause: err });
     case 'ENOTDIR':
-      return new ConflictError(MESSAGES.notFolder);
+      return new StorageError('not_folder', MESSAGES.notFolder, { cause: err });
     case 'EEXIST':
-      return new ConflictError(MESSAGES.exists);
+      return new StorageError('exists', MESSAGES.exists, { cause: err });
     case 'ENOTEMPTY':
-      return new ConflictError(MESSAGES.notEmpty);
+      return new StorageError('not_empty', MESSAGES.notEmpty, { cause: err });
     case 'EACCES':
     case 'EPERM':
-      return new ForbiddenError(MESSAGES.permission);
+      return new StorageError('permission_denied', MESSAGES.permission, { cause: err });
     case 'EROFS':
-      return new ForbiddenError(MESSAGES.readOnly);
+      return new StorageError('read_only', MESSAGES.readOnly, { cause: err });
     case 'ENOSPC':
     case 'EDQUOT':
-      return new InsufficientStorageError(MESSAGES.noSpace);
+      return new StorageError('no_space', MESSAGES.noSpace, { cause: err });
     case 'ENAMETOOLONG':
-      return new BadRequestError(MESSAGES.nameTooLong);
+      return new StorageError('name_too_long', MESSAGES.nameTooLong, { cause: err });
     case 'ELOOP':
       // Too many links: treated like any path that cannot be resolved.
-      return new ForbiddenError(FORBIDDEN_PATH_MESSAGE);
+      return new StorageError('forbidden', FORBIDDEN_PATH_MESSAGE, { cause: err });
     default:
       return err;
   }

@@ -8,7 +8,7 @@
  * somewhere else.
  */
 import { lstatSync, promises as fsp, readlinkSync, type BigIntStats, type Stats } from 'node:fs';
-import { ForbiddenError } from '../protocol/errors';
+import { StorageError } from './errors';
 import { errnoCode } from './fs-errors';
 
 /** Device and inode of one file or folder: what stays the same across renames. */
@@ -34,9 +34,9 @@ export const HOME_CHANGED_MESSAGE = 'Home folder was moved or replaced on the se
  * away, replaced by another folder or by a symlink). 403 for every operation
  * of that storage: a fresh login resolves the home again.
  */
-export class HomeChangedError extends ForbiddenError {
+export class HomeChangedError extends StorageError {
   constructor() {
-    super(HOME_CHANGED_MESSAGE);
+    super('forbidden', HOME_CHANGED_MESSAGE);
   }
 }
 
@@ -44,9 +44,9 @@ export class HomeChangedError extends ForbiddenError {
 export const CHANGED_MESSAGE = 'Folder changed while in use; try again';
 
 /** See {@link CHANGED_MESSAGE}. */
-export class ChangedUnderfootError extends ForbiddenError {
+export class ChangedUnderfootError extends StorageError {
   constructor() {
-    super(CHANGED_MESSAGE);
+    super('forbidden', CHANGED_MESSAGE);
   }
 }
 

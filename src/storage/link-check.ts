@@ -16,7 +16,7 @@
  */
 import { promises as fsp, type Dirent } from 'node:fs';
 import * as path from 'node:path';
-import { ForbiddenError } from '../protocol/errors';
+import { StorageError } from './errors';
 import { MESSAGES } from './fs-errors';
 import { isWithin } from './resolver';
 
@@ -106,7 +106,7 @@ export async function assertMoveKeepsLinksInside(
     const after = relative === '' ? move.to : path.join(move.to, relative);
     const target = await fsp.readlink(now).catch(() => undefined);
     const lands = target === undefined ? undefined : await resolveAfterMove(path.dirname(after), target, move);
-    if (lands === undefined || !isWithin(root, lands)) throw new ForbiddenError(MESSAGES.linkWouldEscape);
+    if (lands === undefined || !isWithin(root, lands)) throw new StorageError('forbidden', MESSAGES.linkWouldEscape);
   }
 }
 
@@ -123,9 +123,9 @@ async function linksInside(folder: string, maxEntries: number): Promise<string[]
     const relative = pending.pop() as string;
     const dir = await fsp.opendir(path.join(folder, relative)).catch(() => undefined);
     // A folder that cannot be read cannot be proven free of links.
-    if (!dir) throw new ForbiddenError(MESSAGES.linkWouldEscape);
+    if (!dir) throw new StorageError('forbidden', MESSAGES.linkWouldEscape);
     for await (const dirent of dir) {
-      if (++seen > maxEntries) throw new ForbiddenError(MESSAGES.tooManyToCheck);
+      if (++seen > maxEntries) throw new StorageError('forbidden', MESSAGES.tooManyToCheck);
       const child = path.join(relative, dirent.name);
       const kind = await kindOf(path.join(folder, child), dirent);
       if (kind === 'link') links.push(child);

@@ -4,19 +4,19 @@
  * and special files (sockets, FIFOs, devices) are left out silently.
  */
 import { promises as fsp, type BigIntStats, type Stats } from 'node:fs';
-import { ProtocolError, TooLargeError } from '../protocol/errors';
-import type { FileEntry } from '../protocol/messages';
+import { StorageError } from './errors';
 import { FS_CONCURRENCY, mapBounded } from './bounded';
 import { MESSAGES, mapFsError } from './fs-errors';
 import { compareCodePoints, isTempUploadName } from './path-rules';
 import type { PathResolver } from './resolver';
+import type { StorageEntry } from './storage';
 
-/** The contract's entry for `stats`, or null for kinds it does not show. */
-export function toEntry(name: string, stats: Stats | BigIntStats): FileEntry | null {
+/** The entry for `stats`, or null for kinds no listing shows. */
+export function toEntry(name: string, stats: Stats | BigIntStats): StorageEntry | null {
   // Node's Date for the mtime rounds to the millisecond, so a time set with
-  // utimes(Date) reads back as the same ISO string (flooring mtimeMs would
-  // not: the disk keeps e.g. .144999 s for .145).
-  const mtime = stats.mtime.toISOString();
+  // utimes(Date) reads back as the same time (flooring mtimeMs would not:
+  // the disk keeps e.g. .144999 s for .145).
+  const mtime = stats.mtime;
   if (stats.isDirectory()) return { name, type: 'dir', size: 0, mtime };
   if (stats.isFile()) return { name, type: 'file', size: Number(stats.size), mtime };
   return null;
@@ -34,19 +34,23 @@ export const SMALL_FOLDER_BYTES = 64 * 1024;
 
 /** Options of {@link listFolder}. */
 export interface ListFolderOptions {
-  /** Stop with 413 once the shown entries' JSON passes this many bytes. */
-  maxBytes?: number;
+  /** Stop with `too_large` once the shown entries' JSON passes this many bytes. */
+  maxReplyBytes?: number;
   /** The folder's `st_size`, when known: small folders are read in one call. */
   folderSize?: number;
 }
 
 /**
- * Bytes `entry` adds to a listing reply: its JSON plus the comma before the
- * next one. Exact for the JSON the session encodes, so a budget derived from
- * the frame limit stops the listing where the reply would stop fitting.
+ * Bytes `entry` adds to a native listing reply: its JSON (the time as ISO
+ * text) plus the comma before the next one. Exact for the JSON the native
+ * session encodes, so a budget derived from its frame limit stops the
+ * listing where the reply would stop fitting; other front ends' replies are
+ * of the same order.
  */
-export function entryBytes(entry: FileEntry): number {
-  return Buffer.byteLength(JSON.stringify(entry), 'utf8') + 1;
+export function entryBytes(entry: Pick<StorageEntry, 'name' | 'type' | 'size'> & { mtime: Date | string }): number {
+  const mtime = typeof entry.mtime === 'string' ? entry.mtime : entry.mtime.toISOString();
+  const json = JSON.stringify({ name: entry.name, type: entry.type, size: entry.size, mtime });
+  return Buffer.byteLength(json, 'utf8') + 1;
 }
 
 /** The names in `folder`, as a stream unless the folder is known to be small. */
@@ -62,13 +66,13 @@ async function* namesIn(folder: string, folderSize: number): AsyncGenerator<stri
 /**
  * The entries of the real folder `folder`, sorted by code point. Names are
  * described in batches, each with at most {@link FS_CONCURRENCY} fs calls in
- * flight. With `maxBytes`, reading stops with 413 as soon as the shown
+ * flight. With `maxReplyBytes`, reading stops with `too_large` as soon as the shown
  * entries pass it: a folder too big for one reply costs a bounded amount of
  * work and memory, not a whole listing built to be thrown away.
  */
-export async function listFolder(resolver: PathResolver, folder: string, options: ListFolderOptions = {}): Promise<FileEntry[]> {
-  const maxBytes = options.maxBytes ?? Infinity;
-  const shown: FileEntry[] = [];
+export async function listFolder(resolver: PathResolver, folder: string, options: ListFolderOptions = {}): Promise<StorageEntry[]> {
+  const maxBytes = options.maxReplyBytes ?? Infinity;
+  const shown: StorageEntry[] = [];
   let bytes = 0;
   let batch: string[] = [];
   const flush = async (): Promise<void> => {
@@ -77,7 +81,7 @@ export async function listFolder(resolver: PathResolver, folder: string, options
     for (const entry of entries) {
       if (entry === null) continue;
       bytes += entryBytes(entry);
-      if (bytes > maxBytes) throw new TooLargeError(MESSAGES.listingTooLarge);
+      if (bytes > maxBytes) throw new StorageError('too_large', MESSAGES.listingTooLarge);
       shown.push(entry);
     }
   };
@@ -95,14 +99,14 @@ export async function listFolder(resolver: PathResolver, folder: string, options
 }
 
 /** A listing entry for `name`, or null when listings leave it out. */
-async function describeChild(resolver: PathResolver, folder: string, name: string): Promise<FileEntry | null> {
+async function describeChild(resolver: PathResolver, folder: string, name: string): Promise<StorageEntry | null> {
   try {
     const info = await resolver.inspect(folder, name);
     return info.kind === 'none' ? null : toEntry(name, info.stats);
   } catch (err) {
-    // A link out of the root or dangling (403), or an entry that vanished
+    // A link out of the root or dangling (forbidden), or an entry that vanished
     // or cannot be read: left out silently, as the contract requires.
-    if (err instanceof ProtocolError) return null;
+    if (err instanceof StorageError) return null;
     throw err;
   }
 }

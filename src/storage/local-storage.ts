@@ -1,34 +1,34 @@
 /**
- * The served root on the local disk: every client path is parsed
- * (`path-rules.ts`), resolved and confined (`resolver.ts`) here, and fs
- * errors become protocol errors in one place (`fs-errors.ts`).
- *
- * A file in the middle of a path ("parent is a file") is answered
- * consistently by what the command does: commands that create a name (PUT,
- * MKDIR, the RENAME destination) get 409, because the name cannot be made;
- * commands that look a name up (LS, STAT, GET, DELETE, RMDIR, the RENAME
- * source) get 404, because nothing by that name exists.
+ * The served root on the local disk: every path is resolved and confined
+ * (`resolver.ts`), re-checked at the moment of use (`root-guard.ts`), and fs
+ * errors become storage errors in one place (`fs-errors.ts`).
  */
-import { constants as fsConstants, promises as fsp, type BigIntStats } from 'node:fs';
+import { constants as fsConstants, createReadStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import {
-  BadRequestError,
-  ConflictError,
-  ForbiddenError,
-  NotFoundError,
-} from '../protocol/errors';
-import type { FileEntry } from '../protocol/messages';
+import { Readable } from 'node:stream';
+import { StorageError } from './errors';
 import { MESSAGES, errnoCode, rethrowMapped } from './fs-errors';
 import { identityOf, type Identity } from './identity';
-import { assertMoveKeepsLinksInside } from './link-check';
 import { listFolder, toEntry } from './listing';
-import { isTempUploadName, parseClientPath } from './path-rules';
+import { renameLocal } from './local-rename';
+import { LocalTree, lastPart } from './local-tree';
+import { isTempUploadName, type StoragePath } from './path-rules';
 import { processRegistry, type StorageRegistry } from './registry';
-import { PathResolver, isWithin, type NameInfo } from './resolver';
-import { RootGuard, type PinnedFolder } from './root-guard';
-import type { ListOptions, OpenedFile, PendingUpload, SmallFile, Storage, WriteOptions } from './storage';
+import { PathResolver } from './resolver';
+import { startResumedUpload } from './resume-upload';
+import { RootGuard } from './root-guard';
+import type {
+  DownloadSource,
+  ListOptions,
+  PendingUpload,
+  SmallFile,
+  Storage,
+  StorageCapabilities,
+  StorageEntry,
+  UploadOptions,
+  WriteOptions,
+} from './storage';
 import { smallFileReader } from './small-file-reader';
-import { moveIntoPlace } from './temp-files';
 import { removeStaleUploads } from './stale-uploads';
 import { startUpload } from './uploads';
 import { versionKeyOf } from './version-key';
@@ -52,19 +52,20 @@ export interface LocalStorageOptions {
 
 // Non-blocking so that a FIFO planted in the tree cannot park a libuv thread
 // in open(2); no-follow so a final component swapped for a link after
-// realpath fails (ELOOP → 403) instead of escaping. Both are absent on Windows.
+// realpath fails (ELOOP → forbidden) instead of escaping. Both are absent on Windows.
 const READ_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0) | (fsConstants.O_NOFOLLOW ?? 0);
 
-function lastPart(parts: readonly string[]): string {
-  return parts[parts.length - 1] as string;
-}
-
-/** An existing entry and the folder it is in, as resolved. */
-type Located = Exclude<NameInfo, { kind: 'none' }> & { parent: PinnedFolder };
+/** Everything the local disk can do. */
+const LOCAL_CAPABILITIES: StorageCapabilities = Object.freeze({
+  atomicFolderRename: true,
+  resumableUploads: true,
+  settableMtime: true,
+});
 
 /** {@link Storage} confined to one folder of the local file system. */
 export class LocalStorage implements Storage {
-  private readonly resolver: PathResolver;
+  readonly capabilities = LOCAL_CAPABILITIES;
+  private readonly tree: LocalTree;
   private readonly guard: RootGuard;
 
   private constructor(
@@ -75,15 +76,15 @@ export class LocalStorage implements Storage {
     private readonly fsync: boolean,
     private readonly registry: StorageRegistry,
   ) {
-    this.resolver = new PathResolver(root);
     this.guard = new RootGuard(root, pin);
+    this.tree = new LocalTree(root, new PathResolver(root), this.guard);
   }
 
   /**
-   * Open the served root (or a home). The root is `realpath`ed once here, so
-   * later confinement checks compare real paths with real paths, and its
-   * identity is pinned: if another folder (or a link) takes its path later,
-   * every operation answers 403 instead of following it.
+   * Open the served root. The root is `realpath`ed once here, so later
+   * confinement checks compare real paths with real paths, and its identity
+   * is pinned: if another folder (or a link) takes its path later, every
+   * operation answers `forbidden` instead of following it.
    * @throws a plain Error (for the operator, not a client) if it is missing
    *   or not a folder.
    */
@@ -97,30 +98,44 @@ export class LocalStorage implements Storage {
   }
 
   /**
+   * The storage rooted at the folder `subpath` (a home), resolved and
+   * confined like any path now, and pinned: if it is moved or replaced
+   * later, the scoped storage answers `forbidden` to everything.
+   */
+  scope(subpath: StoragePath): Promise<LocalStorage> {
+    return this.guarded(async () => {
+      const { real, stats } = await this.tree.existing(subpath);
+      if (!stats.isDirectory()) throw new StorageError('not_folder', MESSAGES.notFolder);
+      await this.guard.confirm(real, identityOf(stats));
+      return new LocalStorage(real, identityOf(stats), this.fsync, this.registry);
+    });
+  }
+
+  /**
    * Entries of a folder, minus temp uploads, escaping or dangling links and
    * special files. The folder is read through its open descriptor, so its
    * entries are those of the folder that was resolved.
    */
-  list(rawPath: string | undefined, options: ListOptions = {}): Promise<FileEntry[]> {
+  list(parts: StoragePath, options: ListOptions = {}): Promise<StorageEntry[]> {
     return this.guarded(async () => {
-      const parts = rawPath === undefined ? [] : parseClientPath(rawPath);
-      const { real, stats } = await this.existing(parts);
-      if (!stats.isDirectory()) throw new ConflictError(MESSAGES.notFolder);
+      const { real, stats } = await this.tree.existing(parts);
+      if (!stats.isDirectory()) throw new StorageError('not_folder', MESSAGES.notFolder);
       const folder = { real, identity: identityOf(stats) };
       const folderSize = Number(stats.size);
-      return this.guard.readFolder(folder, (base) => listFolder(this.resolver, base, { maxBytes: options.maxBytes, folderSize }));
+      return this.guard.readFolder(folder, (base) =>
+        listFolder(this.tree.resolver, base, { maxReplyBytes: options.maxReplyBytes, folderSize }),
+      );
     });
   }
 
   /** One entry; its `name` is the last part of the path, or `/` for the root. */
-  stat(rawPath: string): Promise<FileEntry> {
+  stat(parts: StoragePath): Promise<StorageEntry> {
     return this.guarded(async () => {
-      const parts = parseClientPath(rawPath);
-      const { real, stats } = await this.existing(parts);
+      const { real, stats } = await this.tree.existing(parts);
       const entry = toEntry(parts.length === 0 ? '/' : lastPart(parts), stats);
       // Nothing is told before the path is confirmed to still be that file.
       await this.guard.confirm(real, identityOf(stats));
-      if (!entry) throw new ForbiddenError(MESSAGES.notRegular);
+      if (!entry) throw new StorageError('forbidden', MESSAGES.notRegular);
       return entry;
     });
   }
@@ -130,8 +145,7 @@ export class LocalStorage implements Storage {
    * check what was opened, read, check the root) instead of several
    * thread-pool round trips.
    */
-  async readSmall(rawPath: string, maxBytes: number): Promise<SmallFile | undefined> {
-    const parts = parseClientPath(rawPath);
+  async readSmall(parts: StoragePath, maxBytes: number): Promise<SmallFile | undefined> {
     const result = await smallFileReader.read(this.root, parts, maxBytes, this.pin);
     return result.kind === 'read' ? result.file : undefined;
   }
@@ -140,11 +154,10 @@ export class LocalStorage implements Storage {
    * Open a regular file once; size and version come from that same handle,
    * and the handle is checked to be inside the root before it is used.
    */
-  openRead(rawPath: string): Promise<OpenedFile> {
+  openRead(parts: StoragePath): Promise<DownloadSource> {
     return this.guarded(async () => {
-      const parts = parseClientPath(rawPath);
-      const resolved = await this.resolver.resolve(parts);
-      if (resolved.kind !== 'found') throw new NotFoundError(MESSAGES.notFound);
+      const resolved = await this.tree.resolver.resolve(parts);
+      if (resolved.kind !== 'found') throw new StorageError('not_found', MESSAGES.notFound);
       const handle = await fsp.open(resolved.real, READ_FLAGS).catch(rethrowMapped);
       try {
         // One round trip: the descriptor's stats, where it is, and the root.
@@ -153,13 +166,19 @@ export class LocalStorage implements Storage {
           statting,
           this.guard.assertOpenedInside(handle.fd, resolved.real, statting.then(identityOf)),
         ]);
-        if (stats.isDirectory()) throw new ConflictError(MESSAGES.isFolder);
-        if (!stats.isFile()) throw new ForbiddenError(MESSAGES.notRegular);
+        if (stats.isDirectory()) throw new StorageError('is_folder', MESSAGES.isFolder);
+        if (!stats.isFile()) throw new StorageError('forbidden', MESSAGES.notRegular);
         let closing: Promise<void> | undefined;
+        const fd = handle.fd;
         return {
-          handle,
           size: Number(stats.size),
           versionKey: versionKeyOf(stats),
+          fd,
+          read: async (buffer, offset, length, position) => (await handle.read(buffer, offset, length, position)).bytesRead,
+          // Through the descriptor already opened, never by name again; the
+          // stream must not close it (close() below does, once).
+          createReadStream: (start, end) =>
+            end > start ? createReadStream('', { fd, start, end: end - 1, autoClose: false }) : Readable.from([]),
           close: () => (closing ??= handle.close().catch(() => {})),
         };
       } catch (err) {
@@ -170,31 +189,37 @@ export class LocalStorage implements Storage {
   }
 
   /**
-   * Check everything a PUT can fail on before the client sends a byte, then
-   * create the temporary file beside the target. A target that is a symlink
-   * inside the root is replaced at its real location, so the link keeps
-   * pointing at the new content. With `replace: false` an existing target is
-   * refused now, and again atomically when the upload is published.
+   * Check everything an upload can fail on before the client sends a byte,
+   * then create the temporary file beside the target. A target that is a
+   * symlink inside the root is replaced at its real location, so the link
+   * keeps pointing at the new content. With `replace: false` an existing
+   * target is refused now, and again atomically when the upload is
+   * published. With an `offset`, the upload resumes the existing file in
+   * place (see `resume-upload.ts`).
    */
-  beginUpload(rawPath: string, size: number, options: WriteOptions = {}): Promise<PendingUpload> {
+  beginUpload(parts: StoragePath, options: UploadOptions): Promise<PendingUpload> {
     return this.guarded(async () => {
-      const parts = parseClientPath(rawPath);
-      if (parts.length === 0) throw new ConflictError(MESSAGES.isFolder);
-      if (!Number.isSafeInteger(size) || size < 0) throw new BadRequestError('Invalid size');
-      const replace = options.replace ?? true;
-      let folder = await this.parentForCreate(parts);
-      const info = await this.resolver.inspect(folder.real, lastPart(parts));
+      if (parts.length === 0) throw new StorageError('is_folder', MESSAGES.isFolder);
+      const { replace } = options;
+      let folder = await this.tree.parentForCreate(parts);
+      const info = await this.tree.resolver.inspect(folder.real, lastPart(parts));
       let target = info.path;
       if (info.kind !== 'none') {
-        if (info.stats.isDirectory()) throw new ConflictError(MESSAGES.isFolder);
-        if (!info.stats.isFile()) throw new ForbiddenError(MESSAGES.notRegular);
-        if (!replace) throw new ForbiddenError(MESSAGES.replaceNeedsDelete);
+        if (info.stats.isDirectory()) throw new StorageError('is_folder', MESSAGES.isFolder);
+        if (!info.stats.isFile()) throw new StorageError('forbidden', MESSAGES.notRegular);
         if (info.kind === 'link') {
           target = info.real;
-          folder = await this.pinFolder(path.dirname(target));
+          folder = await this.tree.pinFolder(path.dirname(target));
         }
       }
-      return startUpload({ target, folder, size, replace, fsync: this.fsync, registry: this.registry, guard: this.guard });
+      const offset = options.offset ?? 0;
+      if (offset > 0) {
+        if (info.kind === 'none') throw new StorageError('not_found', MESSAGES.notFound);
+        await this.guard.recheck(folder);
+        return startResumedUpload({ target, offset, replace, fsync: this.fsync, guard: this.guard });
+      }
+      if (info.kind !== 'none' && !replace) throw new StorageError('permission_denied', MESSAGES.replaceNeedsDelete);
+      return startUpload({ target, folder, size: options.size, replace, fsync: this.fsync, registry: this.registry, guard: this.guard });
     });
   }
 
@@ -203,26 +228,24 @@ export class LocalStorage implements Storage {
    * the name the client asked to delete, and the file it points to may be
    * reachable (and wanted) under its own name.
    */
-  deleteFile(rawPath: string): Promise<void> {
+  deleteFile(parts: StoragePath): Promise<void> {
     return this.guarded(async () => {
-      const parts = parseClientPath(rawPath);
-      if (parts.length === 0) throw new ConflictError(MESSAGES.isFolder);
-      const info = await this.inspectExisting(parts);
-      if (info.stats.isDirectory()) throw new ConflictError(MESSAGES.isFolder);
-      if (!info.stats.isFile()) throw new ForbiddenError(MESSAGES.notRegular);
+      if (parts.length === 0) throw new StorageError('is_folder', MESSAGES.isFolder);
+      const info = await this.tree.inspectExisting(parts);
+      if (info.stats.isDirectory()) throw new StorageError('is_folder', MESSAGES.isFolder);
+      if (!info.stats.isFile()) throw new StorageError('forbidden', MESSAGES.notRegular);
       await this.guard.recheck(info.parent);
       await fsp.unlink(info.path).catch(rethrowMapped);
     });
   }
 
   /** Make one folder; its parent must exist, and nothing may hold the name. */
-  makeDirectory(rawPath: string): Promise<void> {
+  makeDirectory(parts: StoragePath): Promise<void> {
     return this.guarded(async () => {
-      const parts = parseClientPath(rawPath);
-      if (parts.length === 0) throw new ConflictError(MESSAGES.exists);
-      const folder = await this.parentForCreate(parts);
-      const info = await this.resolver.inspect(folder.real, lastPart(parts));
-      if (info.kind !== 'none') throw new ConflictError(MESSAGES.exists);
+      if (parts.length === 0) throw new StorageError('exists', MESSAGES.exists);
+      const folder = await this.tree.parentForCreate(parts);
+      const info = await this.tree.resolver.inspect(folder.real, lastPart(parts));
+      if (info.kind !== 'none') throw new StorageError('exists', MESSAGES.exists);
       await this.guard.recheck(folder);
       await fsp.mkdir(info.path).catch(rethrowMapped);
     });
@@ -232,16 +255,15 @@ export class LocalStorage implements Storage {
    * Remove an empty folder. Stale temporary uploads (from a killed process)
    * are invisible to clients, so a folder holding only those is empty: they
    * are deleted, then the folder. A temp file of an upload still in flight
-   * (through any storage of this process) counts as content (409) — it is
-   * about to become a file there.
+   * (through any storage of this process) counts as content (`not_empty`) —
+   * it is about to become a file there.
    * A symlink to an empty folder is removed itself, leaving its target.
    */
-  removeDirectory(rawPath: string): Promise<void> {
+  removeDirectory(parts: StoragePath): Promise<void> {
     return this.guarded(async () => {
-      const parts = parseClientPath(rawPath);
-      if (parts.length === 0) throw new ForbiddenError(MESSAGES.root);
-      const info = await this.inspectExisting(parts);
-      if (!info.stats.isDirectory()) throw new ConflictError(MESSAGES.notFolder);
+      if (parts.length === 0) throw new StorageError('forbidden', MESSAGES.root);
+      const info = await this.tree.inspectExisting(parts);
+      if (!info.stats.isDirectory()) throw new StorageError('not_folder', MESSAGES.notFolder);
       if (info.kind === 'link') {
         await this.assertEmpty(info.real, false);
         await this.guard.recheck(info.parent);
@@ -257,54 +279,21 @@ export class LocalStorage implements Storage {
   }
 
   /**
-   * Rename within the root; a file at `to` is replaced atomically (unless
-   * `replace: false`: then 403 and the file stays). Names are moved as they
-   * are: a symlink source moves the link, a symlink destination is replaced
-   * by the source (its target is left alone), as `rename(2)` does. A rename
-   * that would leave a moved symlink leading outside the root is refused
-   * (see `link-check.ts`); renames of this process run one at a time so
-   * that check stays true until the rename is done.
+   * Rename within the root (see `local-rename.ts`). Renames of this process
+   * run one at a time, so the symlink check of one stays true until it is done.
    */
-  rename(rawFrom: string, rawTo: string, options: WriteOptions = {}): Promise<void> {
-    return this.guarded(() => {
-      const from = parseClientPath(rawFrom);
-      const to = parseClientPath(rawTo);
-      return this.registry.exclusiveRename(() => this.renameNow(from, to, options.replace ?? true));
-    });
+  rename(from: StoragePath, to: StoragePath, options: WriteOptions): Promise<void> {
+    return this.guarded(() => this.registry.exclusiveRename(() => renameLocal(this.tree, from, to, options.replace)));
   }
 
-  private async renameNow(from: string[], to: string[], replace: boolean): Promise<void> {
-    if (from.length === 0) throw new ForbiddenError(MESSAGES.root);
-    const source = await this.inspectExisting(from);
-    const sourceIsDir = source.stats.isDirectory();
-    if (!sourceIsDir && !source.stats.isFile()) throw new ForbiddenError(MESSAGES.notRegular);
-    if (to.length === 0) throw new ConflictError(MESSAGES.exists);
-    const folder = await this.parentForCreate(to);
-    const dest = await this.resolver.inspect(folder.real, lastPart(to));
-    if (dest.path === source.path) return;
-    if (dest.kind !== 'none') {
-      if (dest.stats.isDirectory()) throw new ConflictError(MESSAGES.exists);
-      if (!dest.stats.isFile()) throw new ForbiddenError(MESSAGES.notRegular);
-      if (sourceIsDir) throw new ConflictError(MESSAGES.exists);
-      // A link renamed over its own target would destroy the file and leave
-      // a link pointing at itself.
-      if (source.kind === 'link' && dest.kind === 'entry' && dest.path === source.real) {
-        throw new ConflictError(MESSAGES.sameFile);
-      }
-      if (!replace) throw new ForbiddenError(MESSAGES.replaceNeedsDelete);
-    }
-    if (source.kind === 'entry' && sourceIsDir && isWithin(source.path, dest.path)) {
-      throw new ConflictError(MESSAGES.intoItself);
-    }
-    const kind = source.kind === 'link' ? 'link' : sourceIsDir ? 'dir' : 'file';
-    await assertMoveKeepsLinksInside(this.root, { from: source.path, to: dest.path }, kind);
-    await Promise.all([this.guard.recheck(source.parent), this.guard.recheck(folder)]);
-    // A folder is moved with rename(2) even without replace: it replaces
-    // only an empty folder (checked absent just now), so nothing is lost.
-    const move = kind === 'dir' ? fsp.rename(source.path, dest.path) : moveIntoPlace(source.path, dest.path, replace);
-    await move.catch((err: unknown) => {
-      if (errnoCode(err) === 'EINVAL') throw new ConflictError(MESSAGES.intoItself);
-      return rethrowMapped(err);
+  /** Set a file's modification time (the access time is kept). */
+  setModificationTime(parts: StoragePath, mtime: Date): Promise<void> {
+    return this.guarded(async () => {
+      const info = await this.tree.inspectExisting(parts);
+      if (!info.stats.isFile()) throw new StorageError(info.stats.isDirectory() ? 'is_folder' : 'forbidden', info.stats.isDirectory() ? MESSAGES.isFolder : MESSAGES.notRegular);
+      const real = info.kind === 'link' ? info.real : info.path;
+      await this.guard.recheck(info.parent);
+      await fsp.utimes(real, info.stats.atime, mtime).catch(rethrowMapped);
     });
   }
 
@@ -322,49 +311,15 @@ export class LocalStorage implements Storage {
     }
   }
 
-  /** Lookup semantics: anything missing along the way is 404. */
-  private async existing(parts: readonly string[]): Promise<{ real: string; stats: BigIntStats }> {
-    const resolved = await this.resolver.resolve(parts);
-    if (resolved.kind !== 'found') throw new NotFoundError(MESSAGES.notFound);
-    const stats = await fsp.stat(resolved.real, { bigint: true }).catch(rethrowMapped);
-    return { real: resolved.real, stats };
-  }
-
-  /** The last part's own entry (a link is not followed past the check) and its folder, or 404. */
-  private async inspectExisting(parts: readonly string[]): Promise<Located> {
-    const { real, stats } = await this.existing(parts.slice(0, -1));
-    if (!stats.isDirectory()) throw new NotFoundError(MESSAGES.notFound);
-    const info = await this.resolver.inspect(real, lastPart(parts));
-    if (info.kind === 'none') throw new NotFoundError(MESSAGES.notFound);
-    return { ...info, parent: { real, identity: identityOf(stats) } };
-  }
-
-  /** Creation semantics: the parent must exist (404) and be a folder (409). */
-  private async parentForCreate(parts: readonly string[]): Promise<PinnedFolder> {
-    const resolved = await this.resolver.resolve(parts.slice(0, -1));
-    if (resolved.kind === 'missing') throw new NotFoundError(MESSAGES.parentNotFound);
-    if (resolved.kind === 'blocked') throw new ConflictError(MESSAGES.parentIsFile);
-    const stats = await fsp.stat(resolved.real, { bigint: true }).catch(rethrowMapped);
-    if (!stats.isDirectory()) throw new ConflictError(MESSAGES.parentIsFile);
-    return { real: resolved.real, identity: identityOf(stats) };
-  }
-
-  /** The identity of a real folder already known to be inside the root. */
-  private async pinFolder(real: string): Promise<PinnedFolder> {
-    const stats = await fsp.lstat(real, { bigint: true }).catch(rethrowMapped);
-    if (!stats.isDirectory()) throw new ConflictError(MESSAGES.parentIsFile);
-    return { real, identity: identityOf(stats) };
-  }
-
   /**
-   * 409 unless `folder` holds nothing but stale temp uploads; with `removeStale`
-   * those are deleted so the folder can be removed.
+   * `not_empty` unless `folder` holds nothing but stale temp uploads; with
+   * `removeStale` those are deleted so the folder can be removed.
    */
   private async assertEmpty(folder: string, removeStale: boolean): Promise<void> {
     const names = await fsp.readdir(folder).catch(rethrowMapped);
     const temps = names.filter(isTempUploadName).map((name) => path.join(folder, name));
     if (temps.length < names.length || temps.some((temp) => this.registry.isInFlight(temp))) {
-      throw new ConflictError(MESSAGES.notEmpty);
+      throw new StorageError('not_empty', MESSAGES.notEmpty);
     }
     if (!removeStale) return;
     for (const temp of temps) {

@@ -4,7 +4,7 @@
  * confining the path to the served root once symlinks are followed — lives in
  * `resolver.ts`, because it needs the disk.
  */
-import { BadRequestError, ForbiddenError } from '../protocol/errors';
+import { StorageError } from './errors';
 
 /** Longest client path accepted, in UTF-8 bytes (§3). */
 export const MAX_PATH_BYTES = 4096;
@@ -33,38 +33,71 @@ export function isTempUploadName(name: string): boolean {
 const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
+ * The parts of a path that passed the contract's rules, and nothing else:
+ * the brand means only {@link parseClientPath} and {@link childPath} make
+ * one, so a backend never sees a raw client string. Front ends parse once,
+ * at their boundary; backends take these as they are.
+ */
+export type StoragePath = readonly string[] & { readonly __storagePath: true };
+
+/** The root: no parts. */
+export const ROOT_PATH = Object.freeze([]) as readonly string[] as StoragePath;
+
+function invalid(message: string): StorageError {
+  return new StorageError('invalid_path', message);
+}
+
+/**
  * Split a client path into its parts, enforcing the contract's lexical rules.
  *
  * `/` separates parts, a leading `/` means the root and empty parts are
  * ignored: `/a//b/` → `['a', 'b']`, `/` → `[]`.
  *
- * @throws BadRequestError (400) for the empty string, more than 4,096 UTF-8
- *   bytes, a part over 255 UTF-8 bytes, a NUL or a backslash anywhere, a part
- *   that is `.` or `..`, or a lone surrogate (not encodable as UTF-8).
- * @throws ForbiddenError (403) for a part that is a temporary upload name, so
- *   clients can neither see nor touch uploads in flight. The 400 checks run
- *   over the whole path first, so a path that breaks both gets 400.
+ * @throws StorageError `invalid_path` for the empty string, more than 4,096
+ *   UTF-8 bytes, a part over 255 UTF-8 bytes, a NUL or a backslash anywhere,
+ *   a part that is `.` or `..`, or a lone surrogate (not encodable as UTF-8).
+ * @throws StorageError `forbidden` for a part that is a temporary upload
+ *   name, so clients can neither see nor touch uploads in flight. The
+ *   `invalid_path` checks run over the whole path first.
  */
-export function parseClientPath(raw: string): string[] {
-  if (raw.length === 0) throw new BadRequestError('Invalid path: empty');
+export function parseClientPath(raw: string): StoragePath {
+  if (raw.length === 0) throw invalid('Invalid path: empty');
   if (Buffer.byteLength(raw, 'utf8') > MAX_PATH_BYTES) {
-    throw new BadRequestError(`Invalid path: longer than ${MAX_PATH_BYTES} bytes`);
+    throw invalid(`Invalid path: longer than ${MAX_PATH_BYTES} bytes`);
   }
-  if (raw.includes('\0')) throw new BadRequestError('Invalid path: contains NUL');
-  if (raw.includes('\\')) throw new BadRequestError('Invalid path: contains a backslash');
-  if (LONE_SURROGATE.test(raw)) throw new BadRequestError('Invalid path: not valid Unicode');
+  if (raw.includes('\0')) throw invalid('Invalid path: contains NUL');
+  if (raw.includes('\\')) throw invalid('Invalid path: contains a backslash');
+  if (LONE_SURROGATE.test(raw)) throw invalid('Invalid path: not valid Unicode');
 
   const parts = raw.split('/').filter((part) => part.length > 0);
   for (const part of parts) {
     if (part === '.' || part === '..') {
-      throw new BadRequestError("Invalid path: '.' and '..' are not allowed");
+      throw invalid("Invalid path: '.' and '..' are not allowed");
     }
     if (Buffer.byteLength(part, 'utf8') > MAX_PART_BYTES) {
-      throw new BadRequestError(`Invalid path: a part is longer than ${MAX_PART_BYTES} bytes`);
+      throw invalid(`Invalid path: a part is longer than ${MAX_PART_BYTES} bytes`);
     }
   }
-  if (parts.some(isTempUploadName)) throw new ForbiddenError('Reserved name');
-  return parts;
+  if (parts.some(isTempUploadName)) throw new StorageError('forbidden', 'Reserved name');
+  return parts as readonly string[] as StoragePath;
+}
+
+/** `parent` and then one more part, `name`, checked by the same rules. */
+export function childPath(parent: StoragePath, name: string): StoragePath {
+  if (name.includes('/')) throw invalid('Invalid path: a name cannot contain /');
+  const parts = parseClientPath(name);
+  if (parts.length !== 1) throw invalid('Invalid path: empty');
+  return [...parent, ...parts] as readonly string[] as StoragePath;
+}
+
+/** The folder holding `path` (the root's parent is the root). */
+export function parentOf(path: StoragePath): StoragePath {
+  return path.slice(0, -1) as readonly string[] as StoragePath;
+}
+
+/** `path` as a client would write it, `/a/b` (`/` for the root): for messages and logs. */
+export function pathText(path: StoragePath): string {
+  return `/${path.join('/')}`;
 }
 
 /**

@@ -13,7 +13,7 @@
  */
 import { promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
-import { ForbiddenError } from '../protocol/errors';
+import { StorageError, isStorageError } from './errors';
 import { FORBIDDEN_PATH_MESSAGE, errnoCode, rethrowMapped } from './fs-errors';
 import { isTempUploadName } from './path-rules';
 
@@ -68,7 +68,7 @@ export class PathResolver {
       const real = await fsp.realpath(path.join(this.root, ...parts));
       return { kind: 'found', real: this.confine(real) };
     } catch (err) {
-      if (err instanceof ForbiddenError) throw err;
+      if (isStorageError(err, 'forbidden')) throw err;
       // Missing, a file in the middle, a dangling link or a loop: the walk
       // below tells them apart, checking each prefix against the root first.
     }
@@ -115,7 +115,7 @@ export class PathResolver {
     try {
       real = await fsp.realpath(linkPath);
     } catch {
-      throw new ForbiddenError(FORBIDDEN_PATH_MESSAGE);
+      throw new StorageError('forbidden', FORBIDDEN_PATH_MESSAGE);
     }
     return this.confine(real);
   }
@@ -147,7 +147,7 @@ export class PathResolver {
    */
   private confine(real: string): string {
     if (!this.isInside(real) || isTempUploadName(path.basename(real))) {
-      throw new ForbiddenError(FORBIDDEN_PATH_MESSAGE);
+      throw new StorageError('forbidden', FORBIDDEN_PATH_MESSAGE);
     }
     return real;
   }

@@ -14,7 +14,7 @@
  */
 import { constants as fsConstants, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { ProtocolError } from '../protocol/errors';
+import { StorageError } from './errors';
 import { mapFsError } from './fs-errors';
 import {
   ChangedUnderfootError,
@@ -35,6 +35,9 @@ export interface PinnedFolder {
   real: string;
   identity: Identity;
 }
+
+/** Failures of the server's side, never caused by the path the client asked for. */
+const SERVER_SIDE: ReadonlySet<StorageError['kind']> = new Set(['no_space', 'unavailable', 'io']);
 
 /** See the module comment. One per storage. */
 export class RootGuard {
@@ -133,12 +136,12 @@ export class RootGuard {
   }
 
   /**
-   * A refusal (4xx) may really be the root having changed (a path that no
+   * A refusal of the path may really be the root having changed (a path that no
    * longer resolves because the home moved): say that instead, clearly.
    */
   async explain(err: unknown): Promise<never> {
     const mapped = mapFsError(err);
-    if (mapped instanceof ProtocolError && mapped.code < 500 && !(mapped instanceof HomeChangedError)) {
+    if (mapped instanceof StorageError && !SERVER_SIDE.has(mapped.kind) && !(mapped instanceof HomeChangedError)) {
       if (!(await folderStillIs(this.root, this.pin))) throw new HomeChangedError();
     }
     throw mapped;

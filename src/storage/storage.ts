@@ -1,103 +1,167 @@
-import type { Writable } from 'node:stream';
-import type { FileHandle } from 'node:fs/promises';
-import type { FileEntry } from '../protocol/messages';
-
 /**
- * A file opened for download. The command streams from this one open handle,
- * so a concurrent upload of the same name (which renames a new file into
- * place) never mixes two versions into one download.
+ * The storage contract every backend implements (the local disk, S3) and
+ * every front end uses (the native port, FTP). It is written in what a
+ * caller needs — entries, a version of a file to read from, an upload to
+ * publish or throw away — not in what one backend happens to have.
+ *
+ * Paths come in already parsed ({@link StoragePath}); failures go out as
+ * {@link StorageError}s. Wire codes belong to the front ends.
  */
-export interface OpenedFile {
-  handle: FileHandle;
-  /** Size at the moment the file was opened (`fstat`). */
+import type { Readable, Writable } from 'node:stream';
+import type { StoragePath } from './path-rules';
+
+export type { StoragePath } from './path-rules';
+
+/** One file or folder, as a listing or a stat shows it. */
+export interface StorageEntry {
+  /** The last part of its path (`/` for the root itself in a stat). */
+  name: string;
+  type: 'file' | 'dir';
+  /** Bytes; 0 for folders. */
   size: number;
-  /**
-   * Identity of this version of the file (device, inode, size, mtime, ctime),
-   * for caching its digest: any write to the file moves its ctime.
-   */
-  versionKey: string;
-  /** Close the handle; safe to call more than once. */
-  close(): Promise<void>;
+  /** Last modification, to the millisecond. */
+  mtime: Date;
+}
+
+/** What a backend can do beyond the common ground; a front end refuses the rest clearly. */
+export interface StorageCapabilities {
+  /** RENAME of a folder is one atomic step. When false, renaming a folder throws `not_supported`. */
+  readonly atomicFolderRename: boolean;
+  /** {@link UploadOptions.offset} above 0 (FTP APPE, REST+STOR) works. When false: `not_supported`. */
+  readonly resumableUploads: boolean;
+  /** {@link Storage.setModificationTime} (FTP MFMT) works. */
+  readonly settableMtime: boolean;
 }
 
 /**
- * A whole small file already in memory (read through one descriptor, so it
- * is one version of the file), from {@link Storage.readSmall}.
+ * One version of a file, opened for download: every byte of one reply comes
+ * from it, so an upload replacing the file meanwhile never mixes in.
  */
+export interface DownloadSource {
+  /** Size when it was opened. */
+  readonly size: number;
+  /**
+   * Identity of this version: equal for two opens of the same unchanged
+   * file, different once it was replaced or written. Keys the digest cache.
+   */
+  readonly versionKey: string;
+  /** The SHA-256 the backend keeps with this version (object metadata), if any. */
+  readonly storedSha256?: string;
+  /** Bytes `[start, end)` as a stream with backpressure. */
+  createReadStream(start: number, end: number): Readable;
+  /**
+   * Random access into the caller's buffer (positional read); absent where
+   * every read is a request (object stores). Returns the bytes read, 0 at
+   * the end of the file.
+   */
+  read?(buffer: Buffer, offset: number, length: number, position: number): Promise<number>;
+  /** The open descriptor, where there is one: the hash worker reads through it. */
+  readonly fd?: number;
+  /** Release it; safe to call more than once. */
+  close(): Promise<void>;
+}
+
+/** A whole small file read in one go, from {@link Storage.readSmall}: one version of it. */
 export interface SmallFile {
   data: Buffer;
   size: number;
   versionKey: string;
 }
 
-/**
- * An upload in progress: bytes go to a hidden temporary file beside the
- * target, which replaces the target only on {@link PendingUpload.commit}.
- */
-export interface PendingUpload {
-  /** Where the payload bytes go; honours backpressure. */
-  stream: Writable;
+/** How to upload. */
+export interface UploadOptions {
   /**
-   * Rename the temporary file over the target (atomic on one file system).
-   * Resolves with the new file's version key, as `openRead` would report it.
+   * Bytes announced up front (the native PUT); `undefined` when the sender
+   * does not say (FTP STOR, until the data connection closes).
    */
-  commit(): Promise<{ versionKey: string }>;
-  /** Remove the temporary file; the target is untouched. Safe to call twice. */
-  abort(): Promise<void>;
+  size?: number;
+  /** The client's SHA-256, when it is known before the bytes. */
+  sha256?: string;
+  /**
+   * May an existing file at the path be replaced? Checked when the upload
+   * starts and again, atomically, when it is published: with `false`, a
+   * file already there or appearing meanwhile is kept (`permission_denied`).
+   */
+  replace: boolean;
+  /**
+   * Resume: keep bytes `[0, offset)` of the existing file and write from
+   * there (FTP APPE, REST+STOR). Only where {@link StorageCapabilities.resumableUploads}.
+   */
+  offset?: number;
 }
 
-/** Options of a command that may put something where a file already is. */
-export interface WriteOptions {
+/** An upload in progress: invisible to readers until {@link PendingUpload.commit}. */
+export interface PendingUpload {
+  /** Where the payload bytes go, with backpressure (`write()` false: wait for `'drain'`). */
+  readonly stream: Writable;
   /**
-   * Replace a file (or symlink) already holding the target name; default
-   * true. When false, an existing target is refused with 403 and kept, and
-   * the check is atomic with the write (no window for a file to appear).
+   * Publish it, once every byte is in (the stream is ended here if the
+   * caller has not). `sha256` is the digest of the whole file as the
+   * transfer layer computed it, for backends that keep it; `bytes` is what
+   * this upload wrote. Resolves with the new version's key. Any failure
+   * leaves the old file (or none) and removes what was written.
    */
-  replace?: boolean;
+  commit(info?: { sha256?: string; bytes?: number }): Promise<{ versionKey: string }>;
+  /** Throw it away; the target is untouched. Idempotent. */
+  abort(): Promise<void>;
 }
 
 /** Options of {@link Storage.list}. */
 export interface ListOptions {
   /**
-   * Stop with 413 once the entries' JSON passes this many bytes, instead of
-   * reading the rest of a folder whose listing cannot be sent anyway.
+   * Stop with `too_large` once the entries, as the native port's JSON, pass
+   * this many bytes: a folder too big for one reply costs a bounded amount
+   * of work, not a whole listing built to be thrown away.
    */
-  maxBytes?: number;
+  maxReplyBytes?: number;
+}
+
+/** Options of a command that may put something where a file already is. */
+export interface WriteOptions {
+  /** As {@link UploadOptions.replace}. */
+  replace: boolean;
 }
 
 /**
- * Every file-system decision of the server goes through this interface. The
- * raw strings clients send come in here and nowhere else: implementations
- * check them against the contract's path rules (§3) and confine them to the
- * served root, throwing `ProtocolError`s (400/403/404/409/507) otherwise.
+ * Every file decision of the server goes through this interface. Paths are
+ * confined to the storage's root, whatever a client sent; failures are
+ * {@link StorageError}s with client-safe messages.
  */
 export interface Storage {
-  /** List a folder (`undefined` or `/` is the root), sorted by code point. */
-  list(path: string | undefined, options?: ListOptions): Promise<FileEntry[]>;
-  /** Describe one file or folder. */
-  stat(path: string): Promise<FileEntry>;
+  readonly capabilities: StorageCapabilities;
+  /** A folder's entries, sorted by code point (`not_found`, `not_folder`). */
+  list(path: StoragePath, options?: ListOptions): Promise<StorageEntry[]>;
+  /** One file or folder. */
+  stat(path: StoragePath): Promise<StorageEntry>;
   /**
-   * Fast path for small downloads: the whole file if it is a regular file of
-   * at most `maxBytes` inside the root, else `undefined`, and the caller
-   * takes {@link openRead} (which has the proper error for every other case).
+   * Fast path for small downloads: the whole file when it is a regular file
+   * of at most `maxBytes`, else `undefined` and the caller takes
+   * {@link openRead} (which has the proper error for every other case).
    */
-  readSmall?(path: string, maxBytes: number): Promise<SmallFile | undefined>;
-  /** Open a regular file for reading (409 for a folder). */
-  openRead(path: string): Promise<OpenedFile>;
+  readSmall?(path: StoragePath, maxBytes: number): Promise<SmallFile | undefined>;
+  /** Open one version of a file for reading (`is_folder` for a folder). */
+  openRead(path: StoragePath): Promise<DownloadSource>;
   /**
-   * Prepare an upload of `size` bytes: checks the name, the parent folder,
-   * that the target is not a folder, and free space (minus what uploads in
-   * flight still need), then creates the temporary file.
+   * Check everything an upload can fail on before the client sends a byte
+   * (parent `not_found`/`not_folder`, target `is_folder`, `no_space`,
+   * `permission_denied` without replace), then prepare it.
    */
-  beginUpload(path: string, size: number, options?: WriteOptions): Promise<PendingUpload>;
-  deleteFile(path: string): Promise<void>;
-  makeDirectory(path: string): Promise<void>;
-  removeDirectory(path: string): Promise<void>;
+  beginUpload(path: StoragePath, options: UploadOptions): Promise<PendingUpload>;
+  deleteFile(path: StoragePath): Promise<void>;
+  makeDirectory(path: StoragePath): Promise<void>;
+  removeDirectory(path: StoragePath): Promise<void>;
+  /** Rename or move; folders only where {@link StorageCapabilities.atomicFolderRename}. */
+  rename(from: StoragePath, to: StoragePath, options: WriteOptions): Promise<void>;
+  /** Set a file's modification time (FTP MFMT); only where {@link StorageCapabilities.settableMtime}. */
+  setModificationTime?(path: StoragePath, mtime: Date): Promise<void>;
   /**
-   * Rename or move within the storage. Refused (403) when a symlink it moves,
-   * or one inside a folder it moves, would then lead outside the storage.
+   * The storage rooted at the existing folder `subpath` of this one (a home
+   * folder): every path it takes is confined to that folder by the same
+   * rules as the root. Creates nothing.
    */
-  rename(from: string, to: string, options?: WriteOptions): Promise<void>;
-  /** Remove temporary upload files left by a killed process; returns how many. */
-  removeStaleUploads(): Promise<number>;
+  scope(subpath: StoragePath): Promise<Storage>;
+  /** Remove uploads a killed process left behind; returns how many. */
+  removeStaleUploads?(): Promise<number>;
+  /** Release what the backend holds (clients, handles). */
+  close?(): Promise<void>;
 }

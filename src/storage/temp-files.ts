@@ -10,7 +10,7 @@ import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { ForbiddenError } from '../protocol/errors';
+import { StorageError } from './errors';
 import type { PendingUpload } from './storage';
 import { MESSAGES, errnoCode, mapFsError } from './fs-errors';
 import { TEMP_UPLOAD_PREFIX, TEMP_UPLOAD_SUFFIX } from './path-rules';
@@ -25,10 +25,11 @@ export function newTempUploadName(): string {
 }
 
 /**
- * Writes to an open file handle. Unlike `fs.createWriteStream`, its errors
- * are already protocol errors (a full disk fails the pipeline with 507, not a
- * bare errno that would become 500), and it never closes the handle itself:
- * the upload owns the handle and closes it exactly once.
+ * Writes to an open file handle, from `startAt` on. Unlike
+ * `fs.createWriteStream`, its errors are already storage errors (a full disk
+ * fails with `no_space`, not a bare errno that would become a server error),
+ * and it never closes the handle itself: the upload owns the handle and
+ * closes it exactly once.
  */
 export class HandleWriter extends Writable {
   /** Bytes that reached the file so far. */
@@ -37,6 +38,8 @@ export class HandleWriter extends Writable {
   constructor(
     private readonly handle: FileHandle,
     private readonly fsync: boolean,
+    /** Where the first byte goes (a resumed upload starts past the bytes it keeps). */
+    private readonly startAt = 0,
   ) {
     super({ highWaterMark: UPLOAD_HIGH_WATER_MARK, decodeStrings: true });
   }
@@ -62,7 +65,7 @@ export class HandleWriter extends Writable {
   private async writeAll(buffers: Buffer[]): Promise<void> {
     let pending = buffers.filter((buffer) => buffer.length > 0);
     while (pending.length > 0) {
-      const { bytesWritten } = await this.handle.writev(pending);
+      const { bytesWritten } = await this.handle.writev(pending, this.startAt + this.bytesWritten);
       this.bytesWritten += bytesWritten;
       pending = dropBytes(pending, bytesWritten);
     }
@@ -96,7 +99,8 @@ export interface TempUploadOptions {
   tempPath: string;
   /** Real path the finished file is renamed to, in the same folder. */
   targetPath: string;
-  expectedSize: number;
+  /** Bytes announced up front; unknown for uploads that run until the sender stops. */
+  expectedSize?: number;
   fsync: boolean;
   tracker: UploadTracker;
   /**
@@ -129,25 +133,26 @@ export class TempUpload implements PendingUpload {
 
   /**
    * Finish the stream (ending it if the caller has not), check that exactly
-   * the announced number of bytes arrived, and rename over the target. Any
+   * the announced number of bytes arrived (announced up front, or by the
+   * caller now), and rename over the target. Any
    * failure removes the temporary file and leaves the target untouched. A
    * short file is refused with a plain error (a 500): publishing it would
    * show readers a torn upload, and getting here with one is a server bug.
    */
-  commit(): Promise<{ versionKey: string }> {
+  commit(info: { bytes?: number } = {}): Promise<{ versionKey: string }> {
     if (this.aborting) return Promise.reject(new Error('Upload already aborted'));
-    this.committing ??= this.runCommit();
+    this.committing ??= this.runCommit(this.options.expectedSize ?? info.bytes);
     return this.committing;
   }
 
-  private async runCommit(): Promise<{ versionKey: string }> {
-    const { tempPath, targetPath, expectedSize, handle } = this.options;
+  private async runCommit(expectedSize: number | undefined): Promise<{ versionKey: string }> {
+    const { tempPath, targetPath, handle } = this.options;
     let versionKey: string;
     try {
       if (this.stream.errored) throw this.stream.errored;
       if (!this.stream.writableEnded) this.stream.end();
       await finished(this.stream);
-      if (this.stream.bytesWritten !== expectedSize) {
+      if (expectedSize !== undefined && this.stream.bytesWritten !== expectedSize) {
         throw new Error(`Upload size mismatch: ${this.stream.bytesWritten} of ${expectedSize} bytes`);
       }
       await this.options.beforePublish?.();
@@ -222,7 +227,7 @@ export async function moveIntoPlace(tempPath: string, targetPath: string, replac
     await fsp.link(tempPath, targetPath);
   } catch (err) {
     const code = errnoCode(err);
-    if (code === 'EEXIST') throw new ForbiddenError(MESSAGES.replaceNeedsDelete);
+    if (code === 'EEXIST') throw new StorageError('permission_denied', MESSAGES.replaceNeedsDelete);
     if (code === undefined || !NO_HARD_LINKS.has(code)) throw err;
     // A file system without hard links (vfat, some FUSE mounts): the best
     // left is check-then-rename, whose window is one syscall wide.
@@ -230,7 +235,7 @@ export async function moveIntoPlace(tempPath: string, targetPath: string, replac
       if (errnoCode(statErr) === 'ENOENT') return false;
       throw statErr;
     });
-    if (taken) throw new ForbiddenError(MESSAGES.replaceNeedsDelete);
+    if (taken) throw new StorageError('permission_denied', MESSAGES.replaceNeedsDelete);
     return fsp.rename(tempPath, targetPath);
   }
   // The file is published under its name; an old name left by a failed

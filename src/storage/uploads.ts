@@ -5,7 +5,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { InsufficientStorageError } from '../protocol/errors';
+import { StorageError } from './errors';
 import { MESSAGES, rethrowMapped } from './fs-errors';
 import type { InFlightUpload, StorageRegistry } from './registry';
 import type { PinnedFolder, RootGuard } from './root-guard';
@@ -17,7 +17,8 @@ export interface UploadPlan {
   target: string;
   /** The real folder holding `target`, as resolved. */
   folder: PinnedFolder;
-  size: number;
+  /** Bytes announced, when the sender says; space is checked and reserved for them. */
+  size: number | undefined;
   replace: boolean;
   fsync: boolean;
   registry: StorageRegistry;
@@ -36,13 +37,13 @@ export async function startUpload(plan: UploadPlan): Promise<TempUpload> {
   const space = await fsp.statfs(path.dirname(target), { bigint: true }).catch(rethrowMapped);
   const device = folder.identity.dev;
   const free = space.bavail * space.bsize - BigInt(registry.reservedBytes(device));
-  if (free < BigInt(size)) throw new InsufficientStorageError(MESSAGES.noSpace);
+  if (free < BigInt(size ?? 0)) throw new StorageError('no_space', MESSAGES.noSpace);
   const tempPath = tempPathFor(target);
   let upload: TempUpload | undefined;
   const entry: InFlightUpload = {
     tempPath,
     device,
-    outstandingBytes: () => Math.max(0, size - (upload?.stream.bytesWritten ?? 0)),
+    outstandingBytes: () => Math.max(0, (size ?? 0) - (upload?.stream.bytesWritten ?? 0)),
   };
   registry.add(entry);
   try {

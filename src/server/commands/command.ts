@@ -1,13 +1,10 @@
 import type { ServerLimits } from '../../config/defaults';
+import type { Authenticator, Permission, SessionInfo } from '../../core/access';
+import type { ReceivedPayload } from '../../core/payload';
+import type { Download, TransferParty, TransferService, Upload } from '../../core/transfers';
 import type { Log } from '../../logging/log';
 import type { Storage } from '../../storage/storage';
 import type { Clock } from '../../util/clock';
-import type { DigestCache } from '../../core/digest-cache';
-import type { ReceivedPayload } from '../payload';
-import type { Writable } from 'node:stream';
-import type { OpenedFile, SmallFile } from '../../storage/storage';
-import type { Authenticator, Permission, SessionInfo } from '../../core/access';
-import type { ServerObserver } from '../../core/observer';
 
 /** A `response` frame's content, minus the `type` the session adds. */
 export interface Reply {
@@ -23,13 +20,10 @@ export interface Reply {
 export interface SessionChannel {
   /** Send one frame now (a `response` or `transfer`). */
   send(message: object): void;
-  /**
-   * Send `[offset, file.size)` as a payload, from an open file (streamed) or a
-   * small file already in memory; returns the bytes' digest.
-   */
-  sendFile(file: OpenedFile | SmallFile, offset: number): Promise<{ bytes: number; sha256: string }>;
-  /** Receive exactly `size` payload bytes into `sink`. */
-  receive(size: number, sink: Writable): Promise<ReceivedPayload>;
+  /** Send a download's payload (with the session's stall timer); returns the bytes' digest. */
+  sendDownload(download: Download): Promise<{ bytes: number; sha256: string }>;
+  /** Receive an upload's payload from the connection into its storage. */
+  receiveUpload(upload: Upload): Promise<ReceivedPayload>;
   /** Ask the session to close once this command is done (QUIT). */
   endAfterReply(): void;
 }
@@ -44,21 +38,25 @@ export interface CommandContext {
   readonly limits: ServerLimits;
   readonly clock: Clock;
   readonly channel: SessionChannel;
-  /** Whole-file SHA-256 digests by file version, shared by all sessions. */
-  readonly digests: DigestCache;
+  /** Downloads and uploads, shared by every front end. */
+  readonly transfers: TransferService;
   /** Who is connected and logged in. */
   readonly session: SessionInfo;
   /** Checks credentials for AUTH; absent when accounts are off. */
   readonly authenticator: Authenticator | undefined;
-  /** Metrics and transfer-log hooks. */
-  readonly observer: ServerObserver;
+}
+
+/** The labels of a native transfer: who, from where, and the session's log. */
+export function nativeParty({ session, log }: Pick<CommandContext, 'session' | 'log'>): TransferParty {
+  return { remote: session.remote, user: session.principal?.name, protocol: 'native', log };
 }
 
 /**
  * One protocol command. Handlers validate their fields, call storage, and
  * either return a reply (sent by the session) or answer on the channel
- * themselves (GET, PUT) and return nothing. They throw `ProtocolError`s for
- * refusals; the session maps every error to a response in one place.
+ * themselves (GET, PUT) and return nothing. They throw the typed errors of
+ * their layer (`ProtocolError` for bad fields, storage, auth and transfer
+ * kinds from below); the runner maps each to a response in one place.
  */
 export interface CommandHandler {
   /** Upper-case command name, as in `features`. */

@@ -1,4 +1,5 @@
 import { requireString } from '../../protocol/messages';
+import { parseClientPath } from '../../storage/path-rules';
 import type { CommandHandler } from './command';
 import { fieldForLog } from './command';
 
@@ -10,7 +11,7 @@ export const deleteCommand: CommandHandler = {
   target: (fields) => fieldForLog(fields, 'filename'),
   async run({ fields, storage, log }) {
     const filename = requireString(fields, 'filename');
-    await storage.deleteFile(filename);
+    await storage.deleteFile(parseClientPath(filename));
     log.info(`DELETE: Deleted file - ${fieldForLog(fields, 'filename')}`);
     return { code: 200, message: 'File deleted', filename };
   },

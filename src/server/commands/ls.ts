@@ -1,6 +1,8 @@
 import { optionalString } from '../../protocol/messages';
+import { parseClientPath, ROOT_PATH } from '../../storage/path-rules';
 import type { CommandHandler } from './command';
 import { fieldForLog } from './command';
+import { toFileEntry } from './entries';
 
 export const lsCommand: CommandHandler = {
   name: 'LS',
@@ -13,7 +15,10 @@ export const lsCommand: CommandHandler = {
     // The entries may use what the frame limit leaves after the reply's own
     // fields, so a folder too big to send stops being read at that point.
     const envelope = Buffer.byteLength(JSON.stringify({ type: 'response', code: 200, message: `${Number.MAX_SAFE_INTEGER} entries`, files: [] }));
-    const files = await storage.list(path, { maxBytes: limits.maxServerFrameBytes - envelope + 1 });
+    const entries = await storage.list(path === undefined ? ROOT_PATH : parseClientPath(path), {
+      maxReplyBytes: limits.maxServerFrameBytes - envelope + 1,
+    });
+    const files = entries.map(toFileEntry);
     log.info(`LS: Sent ${files.length} files to client`);
     return { code: 200, message: `${files.length} ${files.length === 1 ? 'entry' : 'entries'}`, files };
   },

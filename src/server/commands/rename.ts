@@ -1,4 +1,5 @@
 import { requireString } from '../../protocol/messages';
+import { parseClientPath } from '../../storage/path-rules';
 import type { CommandHandler } from './command';
 import { fieldForLog } from './command';
 
@@ -11,7 +12,7 @@ export const renameCommand: CommandHandler = {
   async run({ fields, storage, log }) {
     const from = requireString(fields, 'from');
     const to = requireString(fields, 'to');
-    await storage.rename(from, to);
+    await storage.rename(parseClientPath(from), parseClientPath(to), { replace: true });
     log.info(`RENAME: Renamed - ${fieldForLog(fields, 'from')} -> ${fieldForLog(fields, 'to')}`);
     return { code: 200, message: 'Renamed', from, to };
   },

@@ -1,4 +1,5 @@
 import { requireString } from '../../protocol/messages';
+import { parseClientPath } from '../../storage/path-rules';
 import type { CommandHandler } from './command';
 import { fieldForLog } from './command';
 
@@ -10,7 +11,7 @@ export const rmdirCommand: CommandHandler = {
   target: (fields) => fieldForLog(fields, 'path'),
   async run({ fields, storage, log }) {
     const path = requireString(fields, 'path');
-    await storage.removeDirectory(path);
+    await storage.removeDirectory(parseClientPath(path));
     log.info(`RMDIR: Removed folder - ${fieldForLog(fields, 'path')}`);
     return { code: 200, message: 'Folder removed', path };
   },

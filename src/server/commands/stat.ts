@@ -1,4 +1,6 @@
 import { requireString } from '../../protocol/messages';
+import { parseClientPath } from '../../storage/path-rules';
+import { toFileEntry } from './entries';
 import type { CommandHandler } from './command';
 import { fieldForLog } from './command';
 
@@ -9,7 +11,7 @@ export const statCommand: CommandHandler = {
   description: 'Describe one file or folder',
   target: (fields) => fieldForLog(fields, 'filename'),
   async run({ fields, storage }) {
-    const file = await storage.stat(requireString(fields, 'filename'));
+    const file = toFileEntry(await storage.stat(parseClientPath(requireString(fields, 'filename'))));
     return { code: 200, message: 'OK', file };
   },
 };

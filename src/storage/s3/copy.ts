@@ -15,7 +15,7 @@ import {
   UploadPartCopyCommand,
   type CompletedPart,
 } from '@aws-sdk/client-s3';
-import { StorageError } from './draft-core';
+import { StorageError } from '../errors';
 import { bareEtag, copySource } from './keys';
 import { MAX_PARTS, type S3Context } from './options';
 

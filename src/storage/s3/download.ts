@@ -7,7 +7,8 @@
  */
 import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, type HeadObjectCommandOutput } from '@aws-sdk/client-s3';
-import { StorageError, type DownloadSource, type SmallFile } from './draft-core';
+import { StorageError } from '../errors';
+import { type DownloadSource, type SmallFile } from '../storage';
 import { isNotFound, isPreconditionFailed, toStorageError } from './errors';
 import { bareEtag, versionKeyOf } from './keys';
 import type { S3Context } from './options';

@@ -3,7 +3,7 @@
  * fixed strings: a client never sees a bucket, a key, a request id or the
  * SDK's text; the original error rides along as `cause` for the log.
  */
-import { StorageError, type StorageErrorKind } from './draft-core';
+import { StorageError, type StorageErrorKind } from '../errors';
 
 /** The fields of an SDK (or Node network) error this table reads. */
 interface S3ErrorShape {

@@ -8,7 +8,8 @@
  * every key under `<prefix>a/`, plus the zero-byte marker object `<prefix>a/`
  * that MKDIR writes so an empty folder exists at all.
  */
-import { StorageError, parseClientPath, type StoragePath } from './draft-core';
+import { StorageError } from '../errors';
+import { parseClientPath, type StoragePath } from '../path-rules';
 
 /** S3's longest key, in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 1024;

@@ -18,7 +18,8 @@
  */
 import { ListObjectsV2Command, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import { compareCodePoints } from '../path-rules';
-import { StorageError, type StorageEntry } from './draft-core';
+import { StorageError } from '../errors';
+import { type StorageEntry } from '../storage';
 import { rethrowStorage } from './errors';
 import { isClientName } from './keys';
 import type { S3Context } from './options';

@@ -13,18 +13,9 @@
  *   request costs a bounded number of S3 requests whatever its depth.
  */
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import {
-  StorageError,
-  type DownloadSource,
-  type ListOptions,
-  type PendingUpload,
-  type SmallFile,
-  type Storage,
-  type StorageCapabilities,
-  type StorageEntry,
-  type StoragePath,
-  type UploadOptions,
-} from './draft-core';
+import { StorageError } from '../errors';
+import { type StoragePath } from '../path-rules';
+import { type DownloadSource, type ListOptions, type PendingUpload, type SmallFile, type Storage, type StorageCapabilities, type StorageEntry, type UploadOptions } from '../storage';
 import { S3Download, SHA256_PATTERN, headObject, readSmallObject, type ObjectInfo } from './download';
 import { isPreconditionFailed, rethrowStorage, toStorageError } from './errors';
 import { KeySpace, normalizePrefix } from './keys';

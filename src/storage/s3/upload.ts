@@ -32,7 +32,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { copyObject } from './copy';
 import { SHA256_PATTERN } from './download';
-import { StorageError, type PendingUpload } from './draft-core';
+import { StorageError } from '../errors';
+import { type PendingUpload } from '../storage';
 import { isPreconditionFailed, toStorageError } from './errors';
 import { bareEtag, versionKeyOf } from './keys';
 import { MAX_OBJECT_SIZE, MAX_PARTS, MAX_SINGLE_COPY, type S3Context } from './options';

@@ -1,28 +1,28 @@
+/**
+ * Moving payload bytes, whatever the protocol around them: a file range to a
+ * socket with backpressure, and an upload's bytes from a connection into a
+ * storage's sink, hashed on the way. The native port's frames and FTP's data
+ * connections both come down to these.
+ */
 import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { Writable } from 'node:stream';
-import type { FileHandle } from 'node:fs/promises';
-import type { FrameDecoder } from '../protocol/frame-decoder';
-
-/** Where payload bytes come from: the next chunk, or `null` once the peer is gone. */
-export interface ChunkSource {
-  pull(): Promise<Buffer | null>;
-}
+import type { Readable, Writable } from 'node:stream';
+import { TransferAbortedError, TransferError } from './errors';
 
 /**
- * Thrown when a payload cannot be completed and the connection must close:
- * the peer left, stalled past the transfer timeout, or the file shrank under
- * a download. After it, no frame boundary on this connection can be trusted.
+ * Where upload bytes come from. `pull(max)` resolves with the next chunk of
+ * at most `max` bytes (the source keeps the rest for later), or `null` once
+ * the peer has finished sending or gone. A source must not reuse the memory
+ * of a chunk it returned.
  */
-export class TransferAbortedError extends Error {
-  constructor(
-    message: string,
-    /** Payload bytes that did move before the abort. */
-    readonly bytesMoved: number,
-  ) {
-    super(message);
-    this.name = 'TransferAbortedError';
-  }
+export interface ChunkSource {
+  pull(max: number): Promise<Buffer | null>;
+}
+
+/** A file range to send: positional reads where the backend has them, else a stream. */
+export interface RangeSource {
+  read?(buffer: Buffer, offset: number, length: number, position: number): Promise<number>;
+  createReadStream(start: number, end: number): Readable;
 }
 
 /** Called for every chunk that moves, so the session can push back its timers. */
@@ -63,14 +63,31 @@ export function waitForDrain(socket: Socket): Promise<void> {
 const DOWNLOAD_BUFFERS = 3;
 
 /**
- * Stream bytes `[start, end)` of an open file to the socket, optionally
- * hashing them on the way. A chunk's buffer is reused only once the socket
- * has handed it to the kernel (its write callback): no copy and no fresh
- * allocation per chunk.
+ * Send bytes `[start, end)` of `file` to the socket, optionally hashing them
+ * on the way: by positional reads into a ring of reused buffers where the
+ * backend has them, else from its stream.
  */
-export async function sendFileRange(
+export function sendFileRange(
   socket: Socket,
-  handle: FileHandle,
+  file: RangeSource,
+  start: number,
+  end: number,
+  onProgress: ProgressHook,
+  hashInline: boolean,
+): Promise<{ bytes: number; sha256?: string }> {
+  const read = file.read?.bind(file);
+  if (read) return sendByReads(socket, read, start, end, onProgress, hashInline);
+  return sendStream(socket, file.createReadStream(start, end), end - start, onProgress, hashInline);
+}
+
+/**
+ * The positional-read sender. A chunk's buffer is reused only once the
+ * socket has handed it to the kernel (its write callback): no copy and no
+ * fresh allocation per chunk.
+ */
+async function sendByReads(
+  socket: Socket,
+  read: NonNullable<RangeSource['read']>,
   start: number,
   end: number,
   onProgress: ProgressHook,
@@ -108,7 +125,7 @@ export async function sendFileRange(
     if (socket.destroyed) throw new TransferAbortedError('connection closed during download', sent);
     const buffer = await acquire();
     const want = Math.min(buffer.length, length - sent);
-    const { bytesRead } = await handle.read(buffer, 0, want, start + sent);
+    const bytesRead = await read(buffer, 0, want, start + sent);
     if (bytesRead === 0) throw new TransferAbortedError('file shrank during download', sent);
     const chunk = buffer.subarray(0, bytesRead);
     hash?.update(chunk);
@@ -124,26 +141,67 @@ export async function sendFileRange(
   return { bytes: sent, sha256: hash?.digest('hex') };
 }
 
+/**
+ * The stream sender, for backends where every read is a request (object
+ * stores): each chunk is written as it comes, and the stream is paused while
+ * the socket's buffer is full, so at most one chunk waits in memory.
+ */
+async function sendStream(
+  socket: Socket,
+  stream: Readable,
+  length: number,
+  onProgress: ProgressHook,
+  hashInline: boolean,
+): Promise<{ bytes: number; sha256?: string }> {
+  const hash = hashInline ? createHash('sha256') : undefined;
+  let sent = 0;
+  try {
+    for await (const piece of stream) {
+      const chunk = piece as Buffer;
+      if (socket.destroyed) throw new TransferAbortedError('connection closed during download', sent);
+      const room = Math.min(chunk.length, length - sent);
+      const part = room < chunk.length ? chunk.subarray(0, room) : chunk;
+      hash?.update(part);
+      sent += part.length;
+      onProgress(part.length);
+      if (!socket.write(part)) await waitForDrain(socket).catch(() => undefined);
+      if (sent >= length) break;
+    }
+  } catch (err) {
+    if (err instanceof TransferAbortedError) throw err;
+    throw new TransferAbortedError(`reading the file failed: ${err instanceof Error ? err.message : String(err)}`, sent);
+  } finally {
+    stream.destroy();
+  }
+  if (sent < length) throw new TransferAbortedError('file shrank during download', sent);
+  if (socket.destroyed) throw new TransferAbortedError('connection closed during download', sent);
+  return { bytes: sent, sha256: hash?.digest('hex') };
+}
+
 /** What came of receiving an upload's payload. */
 export interface ReceivedPayload {
+  /** Payload bytes received. */
+  bytes: number;
   sha256: string;
   /** The first error the sink raised; the payload was still read to its end. */
   sinkError?: unknown;
 }
 
 /**
- * Read exactly `size` payload bytes (first those already buffered in the
- * decoder, then from the socket) into `sink`, hashing them. If the sink fails
- * (a full disk), the rest of the payload is still read and dropped so the
- * next frame starts where the client thinks it does.
+ * Read the payload from `source` into `sink`, hashing it: exactly `size`
+ * bytes when the sender announced them (native PUT), else until the source
+ * ends (an FTP data connection closing), refusing past `limit`. If the sink
+ * fails (a full disk), the rest of an announced payload is still read and
+ * dropped, so the next frame starts where the client thinks it does.
  * @throws TransferAbortedError if the peer goes away before `size` bytes.
+ * @throws TransferError `upload_too_large` once an unannounced payload passes `limit`.
  */
 export async function receivePayload(
-  decoder: FrameDecoder,
   source: ChunkSource,
-  size: number,
+  size: number | undefined,
   sink: Writable,
   onProgress: ProgressHook,
+  limit = Infinity,
 ): Promise<ReceivedPayload> {
   const hash = createHash('sha256');
   let received = 0;
@@ -153,20 +211,16 @@ export async function receivePayload(
   };
   sink.on('error', onSinkError);
   try {
-    while (received < size) {
-      let chunk = decoder.takeRaw(size - received);
+    while (size === undefined || received < size) {
+      const chunk = await source.pull(size === undefined ? Infinity : size - received);
       if (!chunk) {
-        const fresh = await source.pull();
-        if (!fresh) throw new TransferAbortedError('connection closed during upload', received);
-        if (fresh.length > size - received) {
-          // Bytes past the payload belong to the next frame: give them back.
-          decoder.push(fresh.subarray(size - received));
-          chunk = fresh.subarray(0, size - received);
-        } else {
-          chunk = fresh;
-        }
+        if (size === undefined) break;
+        throw new TransferAbortedError('connection closed during upload', received);
       }
       received += chunk.length;
+      if (received > limit) {
+        throw new TransferError('upload_too_large', `Upload exceeds the limit of ${limit} bytes`);
+      }
       hash.update(chunk);
       onProgress(chunk.length);
       if (sinkError === undefined && !sink.write(chunk)) {
@@ -177,7 +231,7 @@ export async function receivePayload(
   } finally {
     sink.off('error', onSinkError);
   }
-  return { sha256: hash.digest('hex'), sinkError };
+  return { bytes: received, sha256: hash.digest('hex'), sinkError };
 }
 
 /** Resolve on `drain`, or as soon as the stream fails (the error is collected elsewhere). */
