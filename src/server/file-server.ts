@@ -16,6 +16,7 @@ import { connectionsWithinDescriptors, openFileLimit } from './descriptor-limit'
 import { HashWorker } from './hash-worker';
 import { RateLimiter } from './rate-limiter';
 import { SessionRegistry } from './session-registry';
+import { UploadHasher } from './upload-hasher';
 import type { Authenticator } from './access';
 import type { ConnectionResult, ServerObserver } from './observer';
 import { createTlsListener } from './tls-listener';
@@ -37,6 +38,7 @@ export class FileServer {
   private readonly commands: CommandRegistry;
   private readonly digests = new DigestCache();
   private readonly hasher = new HashWorker();
+  private readonly uploadHasher = new UploadHasher();
   private readonly throttle: LogThrottle;
   private readonly server: net.Server;
   /** One dependencies object shared by every session (not one per connection). */
@@ -78,6 +80,7 @@ export class FileServer {
       commands: this.commands,
       digests: this.digests,
       hasher: this.hasher,
+      uploadHasher: this.uploadHasher,
       throttle: this.throttle,
       greeting: encodeFrame(greeting),
       observer,
@@ -263,6 +266,7 @@ export class FileServer {
     }
     await stopped;
     await this.hasher.close();
+    await this.uploadHasher.close();
     this.log.info('Server stopped');
   }
 }

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { Writable } from 'node:stream';
 import type { FileHandle } from 'node:fs/promises';
-import type { FrameDecoder } from '../protocol/frame-decoder';
 
-/** Where payload bytes come from: the next chunk, or `null` once the peer is gone. */
+/**
+ * Where payload bytes come from: the next chunk, or `null` once the peer is
+ * gone. The caller owns each chunk returned (its memory may move to another
+ * thread), so a source must hand out fresh buffers, never reuse one.
+ */
 export interface ChunkSource {
   pull(): Promise<Buffer | null>;
 }
@@ -122,89 +124,4 @@ export async function sendFileRange(
   }
   if (socket.destroyed) throw new TransferAbortedError('connection closed during download', sent);
   return { bytes: sent, sha256: hash?.digest('hex') };
-}
-
-/** What came of receiving an upload's payload. */
-export interface ReceivedPayload {
-  sha256: string;
-  /** The first error the sink raised; the payload was still read to its end. */
-  sinkError?: unknown;
-}
-
-/**
- * Read exactly `size` payload bytes (first those already buffered in the
- * decoder, then from the socket) into `sink`, hashing them. If the sink fails
- * (a full disk), the rest of the payload is still read and dropped so the
- * next frame starts where the client thinks it does.
- * @throws TransferAbortedError if the peer goes away before `size` bytes.
- */
-export async function receivePayload(
-  decoder: FrameDecoder,
-  source: ChunkSource,
-  size: number,
-  sink: Writable,
-  onProgress: ProgressHook,
-): Promise<ReceivedPayload> {
-  const hash = createHash('sha256');
-  let received = 0;
-  let sinkError: unknown;
-  const onSinkError = (err: unknown) => {
-    sinkError ??= err;
-  };
-  sink.on('error', onSinkError);
-  try {
-    while (received < size) {
-      let chunk = decoder.takeRaw(size - received);
-      if (!chunk) {
-        const fresh = await source.pull();
-        if (!fresh) throw new TransferAbortedError('connection closed during upload', received);
-        if (fresh.length > size - received) {
-          // Bytes past the payload belong to the next frame: give them back.
-          decoder.push(fresh.subarray(size - received));
-          chunk = fresh.subarray(0, size - received);
-        } else {
-          chunk = fresh;
-        }
-      }
-      received += chunk.length;
-      hash.update(chunk);
-      onProgress(chunk.length);
-      if (sinkError === undefined && !sink.write(chunk)) {
-        await drained(sink);
-      }
-    }
-    if (sinkError === undefined) await finished(sink);
-  } finally {
-    sink.off('error', onSinkError);
-  }
-  return { sha256: hash.digest('hex'), sinkError };
-}
-
-/** Resolve on `drain`, or as soon as the stream fails (the error is collected elsewhere). */
-function drained(stream: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.off('drain', done);
-      stream.off('error', done);
-      stream.off('close', done);
-      resolve();
-    };
-    stream.on('drain', done);
-    stream.on('error', done);
-    stream.on('close', done);
-  });
-}
-
-/** End the stream and wait until its bytes are flushed, or it fails. */
-function finished(stream: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.off('finish', done);
-      stream.off('error', done);
-      resolve();
-    };
-    stream.on('finish', done);
-    stream.on('error', done);
-    stream.end();
-  });
 }

@@ -9,6 +9,7 @@ import type { ConnectionSession } from './connection-session';
 import type { DigestCache } from './digest-cache';
 import type { HashWorker } from './hash-worker';
 import type { ServerObserver } from './observer';
+import type { UploadHasher } from './upload-hasher';
 
 /**
  * What a session needs from the server, passed in: one object per server,
@@ -27,6 +28,8 @@ export interface SessionDeps {
   throttle: LogThrottle;
   /** Hashes large downloads on another thread. */
   hasher: HashWorker;
+  /** Hashes large uploads on other threads, in parallel with their disk writes. */
+  uploadHasher: UploadHasher;
   /** The greeting, encoded once per server: the first frame on every connection. */
   greeting: Buffer;
   /** Checks credentials; absent when accounts are off. */

@@ -6,7 +6,8 @@ import type { OpenedFile, SmallFile } from '../storage/storage';
 import type { Timer } from '../util/clock';
 import type { SessionChannel } from './commands/command';
 import type { SessionDeps } from './connection-session';
-import { receivePayload, sendFileRange, TransferAbortedError, type ReceivedPayload } from './payload';
+import { sendFileRange, TransferAbortedError } from './payload';
+import { receivePayload, type ReceivedPayload } from './upload-receiver';
 
 /** Payloads up to this size go out in the same write as their header and trailer. */
 export const SMALL_PAYLOAD_BYTES = 64 * 1024;
@@ -100,7 +101,7 @@ export class SessionTransfers implements SessionChannel {
     this.host.uncork();
     const stall = this.stallGuard('upload');
     try {
-      return await receivePayload(this.host.decoder, this.host, size, sink, () => this.progress(stall));
+      return await receivePayload(this.host.decoder, this.host, size, sink, () => this.progress(stall), this.host.deps.uploadHasher);
     } finally {
       stall.cancel();
       this.host.socket.cork();

@@ -3,7 +3,7 @@ import type { Log } from '../../logging/log';
 import type { Storage } from '../../storage/storage';
 import type { Clock } from '../../util/clock';
 import type { DigestCache } from '../digest-cache';
-import type { ReceivedPayload } from '../payload';
+import type { ReceivedPayload } from '../upload-receiver';
 import type { Writable } from 'node:stream';
 import type { OpenedFile, SmallFile } from '../../storage/storage';
 import type { Authenticator, Permission, SessionInfo } from '../access';

@@ -30,6 +30,10 @@ export const putCommand: CommandHandler = {
     try {
       channel.send({ type: 'response', code: 150, message: 'Ready to receive' });
       const received = await channel.receive(size, upload.stream);
+      if (received.hashError !== undefined) {
+        // The hash thread died: the bytes cannot be vouched for, so none are kept (a 500, logged with its cause).
+        throw received.hashError;
+      }
       if (received.sinkError !== undefined) {
         // The payload was read to its end, so the connection goes on.
         throw toStorageWriteError(received.sinkError);
