@@ -5,6 +5,7 @@ import type { Clock } from '../util/clock';
 import type { Authenticator } from './access';
 import type { ServerObserver } from './observer';
 import type { TlsCredentials } from './tls-listener';
+import type { UploadHasher } from './upload-hasher';
 
 /** IPs refused at the door (failed-login bans): their greeting is `429`. */
 export interface BanList {
@@ -35,4 +36,6 @@ export interface FileServerOptions {
   bans?: BanList;
   /** Serve TLS only (TLS 1.2+, modern ciphers) with this certificate and key. */
   tls?: TlsCredentials;
+  /** Hashes large uploads on threads; default one sized to the machine (none on 2 cores). Closed with the server. */
+  uploadHasher?: UploadHasher;
 }

@@ -38,7 +38,7 @@ export class FileServer {
   private readonly commands: CommandRegistry;
   private readonly digests = new DigestCache();
   private readonly hasher = new HashWorker();
-  private readonly uploadHasher = new UploadHasher();
+  private readonly uploadHasher: UploadHasher;
   private readonly throttle: LogThrottle;
   private readonly server: net.Server;
   /** One dependencies object shared by every session (not one per connection). */
@@ -53,9 +53,10 @@ export class FileServer {
     limits: ServerLimits,
     private readonly observer: ServerObserver,
     authenticator: Authenticator | undefined,
-    private readonly extras: Pick<FileServerOptions, 'guestStorage' | 'bans' | 'tls'> = {},
+    private readonly extras: Pick<FileServerOptions, 'guestStorage' | 'bans' | 'tls' | 'uploadHasher'> = {},
   ) {
     this.limits = limits;
+    this.uploadHasher = extras.uploadHasher ?? new UploadHasher();
     this.commands = commandsFor({ accounts: authenticator !== undefined });
     this.registry = new SessionRegistry({
       maxConnections: limits.maxConnections,
@@ -117,7 +118,7 @@ export class FileServer {
       limits,
       options.observer ?? {},
       options.authenticator,
-      { guestStorage: options.guestStorage, bans: options.bans, tls: options.tls },
+      { guestStorage: options.guestStorage, bans: options.bans, tls: options.tls, uploadHasher: options.uploadHasher },
     );
     await server.listen(options.host ?? '0.0.0.0', options.port ?? 5002);
     return server;

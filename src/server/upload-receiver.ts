@@ -2,32 +2,23 @@ import { createHash } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import type { FrameDecoder } from '../protocol/frame-decoder';
 import { TransferAbortedError, type ChunkSource, type ProgressHook } from './payload';
-import type { UploadDigest, UploadHasher } from './upload-hasher';
+import type { HashRing, UploadDigest, UploadHasher } from './upload-hasher';
 
 /**
  * Receiving an upload's payload: chunks from the connection go to the sink
  * (the temporary file) and through SHA-256, with backpressure at every step
  * and a bounded number of bytes in flight.
  *
- * Large payloads are hashed on a hash thread, in parallel with the disk
- * writes, instead of on the event loop: the loop then only reads the socket
- * and hands chunks on (by transfer, not copy), which roughly halves its work
- * per byte. Small payloads are hashed inline: a thread round trip would cost
- * more than the hashing.
+ * Large payloads can be hashed on a hash thread, in parallel with the disk
+ * writes, instead of on the event loop: the loop then reads the socket,
+ * writes and copies each chunk once into shared memory the thread reads.
+ * Small payloads are hashed inline: a thread round trip would cost more than
+ * the hashing. Whether the thread pays off depends on spare cores; see
+ * {@link UploadHasher} and docs/BENCHMARKS.md.
  */
 
 /** Payloads at least this large are hashed on a hash thread. */
 export const THREAD_HASH_MIN_BYTES = 4 * 1024 * 1024;
-
-/** Bytes handed to the hash thread at once: few messages, and one large write once back. */
-export const HASH_BATCH_BYTES = 1024 * 1024;
-
-/**
- * Batches at the hash thread at once: enough to keep it busy across a round
- * trip, few enough that an upload holds at most a few MiB beyond the sink's
- * own buffer.
- */
-export const HASH_BATCHES_IN_FLIGHT = 4;
 
 /** What came of receiving an upload's payload. */
 export interface ReceivedPayload {
@@ -59,7 +50,7 @@ export async function receivePayload(
   hasher?: UploadHasher,
 ): Promise<ReceivedPayload> {
   const stage: Stage =
-    hasher !== undefined && size >= THREAD_HASH_MIN_BYTES ? new ThreadedStage(sink, hasher.begin()) : new InlineStage(sink);
+    hasher?.enabled === true && size >= THREAD_HASH_MIN_BYTES ? new RingStage(sink, hasher.begin()) : new InlineStage(sink);
   let received = 0;
   try {
     while (received < size) {
@@ -140,14 +131,20 @@ class InlineStage extends Stage {
 }
 
 /**
- * Batches of chunks go to the hash thread and, once hashed, to the sink. At
- * most {@link HASH_BATCHES_IN_FLIGHT} batches are at the thread, and none is
- * sent while the sink asks to wait: that is the backpressure on the socket.
+ * Chunks go to the sink as they come, exactly as inline, and a copy of each
+ * goes into the upload's ring for the hash thread: a full slot is hashed
+ * there while the socket fills the next. The copy is the price of keeping
+ * the disk path as it was; writing the ring's memory to disk instead was
+ * measured to make the page-cache writes cost twice the CPU, and would hand
+ * a sink memory it must not keep (docs/BENCHMARKS.md). With every slot
+ * waiting for the hash thread, or the sink asking to wait, nothing more is
+ * read from the socket.
  */
-class ThreadedStage extends Stage {
-  private batch: Buffer[] = [];
-  private batchBytes = 0;
-  private inFlight = 0;
+class RingStage extends Stage {
+  private readonly ring: HashRing;
+  private readonly free: number[] = [];
+  private slot = -1;
+  private fill = 0;
   private sinkBlocked = false;
   private hashError: unknown;
   private stopped = false;
@@ -158,24 +155,33 @@ class ThreadedStage extends Stage {
     private readonly digest: UploadDigest,
   ) {
     super(sink);
+    this.ring = digest.ring;
+    for (let i = this.ring.slots - 1; i >= 0; i--) this.free.push(i);
   }
 
   take(chunk: Buffer, last: boolean): Promise<void> | undefined {
-    this.batch.push(chunk);
-    this.batchBytes += chunk.length;
-    if (this.batchBytes < HASH_BATCH_BYTES && !last) return undefined;
-    return this.send();
+    if (this.failed) return undefined;
+    if (!this.sink.write(chunk)) this.blockUntilDrained();
+    return this.copy(chunk, last);
   }
 
   async finish(): Promise<ReceivedPayload> {
-    if (this.batch.length > 0) await this.send();
-    await this.until(() => this.inFlight === 0);
+    if (this.slot >= 0) {
+      if (this.fill > 0 && !this.failed) {
+        this.publish();
+      } else {
+        this.free.push(this.slot);
+        this.slot = -1;
+      }
+    }
+    await this.until(() => this.free.length === this.ring.slots);
+    // Nothing reads the ring now: the next upload may have it.
+    this.digest.releaseRing();
+    if (!this.failed) await this.endSink();
     if (this.failed) {
       this.digest.cancel();
-    } else {
-      await this.endSink();
+      return { sha256: '', sinkError: this.sinkError, hashError: this.hashError };
     }
-    if (this.failed) return { sha256: '', sinkError: this.sinkError, hashError: this.hashError };
     try {
       return { sha256: await this.digest.digest() };
     } catch (err) {
@@ -186,6 +192,7 @@ class ThreadedStage extends Stage {
   cancel(): void {
     this.stopped = true;
     this.digest.cancel();
+    // The thread may still be reading a slot: the ring is left to the GC, not reused.
   }
 
   protected override sinkFailed(): void {
@@ -194,44 +201,59 @@ class ThreadedStage extends Stage {
 
   /** Whether the upload is lost already (the rest of the payload is only read). */
   private get failed(): boolean {
-    return this.sinkError !== undefined || this.hashError !== undefined;
+    return this.stopped || this.sinkError !== undefined || this.hashError !== undefined;
   }
 
-  private async send(): Promise<void> {
-    const batch = this.batch;
-    this.batch = [];
-    this.batchBytes = 0;
-    if (this.failed) return;
-    await this.until(() => this.failed || (this.inFlight < HASH_BATCHES_IN_FLIGHT && !this.sinkBlocked));
-    if (this.failed) return;
-    this.inFlight += 1;
-    this.digest.update(batch).then(
-      (chunks) => this.hashed(chunks),
-      (err: unknown) => this.hashFailed(err),
+  /** Copy `chunk` into the ring, publishing each slot it fills; waits for a free slot when none is. */
+  private copy(chunk: Buffer, last: boolean): Promise<void> | undefined {
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.slot < 0) {
+        const slot = this.free.pop();
+        if (slot === undefined) {
+          const rest = chunk.subarray(offset);
+          return this.until(() => this.failed || this.free.length > 0).then(() => (this.failed ? undefined : this.copy(rest, last)));
+        }
+        this.slot = slot;
+      }
+      const { memory, slotBytes } = this.ring;
+      const n = Math.min(slotBytes - this.fill, chunk.length - offset);
+      chunk.copy(memory, this.slot * slotBytes + this.fill, offset, offset + n);
+      this.fill += n;
+      offset += n;
+      if (this.fill === slotBytes) this.publish();
+    }
+    if (last && this.fill > 0) this.publish();
+    return this.sinkBlocked ? this.until(() => this.failed || !this.sinkBlocked) : undefined;
+  }
+
+  /** Hand the current slot to the hash thread; it is free again once hashed. */
+  private publish(): void {
+    const slot = this.slot;
+    const length = this.fill;
+    this.slot = -1;
+    this.fill = 0;
+    this.digest.update(slot, length).then(
+      () => this.release(slot),
+      (err: unknown) => {
+        if (!this.stopped) this.hashError ??= err;
+        this.release(slot);
+      },
     );
   }
 
-  /** A batch is hashed: write it (in order: the thread answers in order). */
-  private hashed(chunks: Buffer[]): void {
-    this.inFlight -= 1;
-    if (!this.stopped && !this.failed) {
-      let full = false;
-      for (const chunk of chunks) full = !this.sink.write(chunk);
-      if (full && !this.sinkBlocked) {
-        this.sinkBlocked = true;
-        void drained(this.sink).then(() => {
-          this.sinkBlocked = false;
-          this.notify();
-        });
-      }
-    }
+  private release(slot: number): void {
+    this.free.push(slot);
     this.notify();
   }
 
-  private hashFailed(err: unknown): void {
-    this.inFlight -= 1;
-    if (!this.stopped) this.hashError ??= err;
-    this.notify();
+  private blockUntilDrained(): void {
+    if (this.sinkBlocked) return;
+    this.sinkBlocked = true;
+    void drained(this.sink).then(() => {
+      this.sinkBlocked = false;
+      this.notify();
+    });
   }
 
   private async until(ready: () => boolean): Promise<void> {
