@@ -5,7 +5,8 @@ import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type { FtpClient } from './ftp-client';
 import { FtpError, localError } from './errors';
-import { existingFileSize, hashFileInto, isLocalDirectory, LOCAL_READ_CHUNK, PART_SUFFIX, sha256File } from './local-files';
+import { existingFileSize, hashFileInto, isLocalDirectory, LOCAL_READ_CHUNK, PART_SUFFIX } from './local-files';
+import { LocalDigestCache, processDigests } from './local-digests';
 import type { GetResult, ProgressCallback, PutResult } from './transfers';
 
 /**
@@ -31,6 +32,12 @@ export interface DownloadResult extends GetResult {
 
 export interface UploadOptions {
   onProgress?: ProgressCallback;
+  /**
+   * Digests of local files by version, so an unchanged file is not read
+   * twice on its next upload. Default: one cache per process; `null` hashes
+   * the file on every upload.
+   */
+  digests?: LocalDigestCache | null;
 }
 
 export interface UploadResult extends PutResult {
@@ -100,14 +107,19 @@ export async function downloadFile(
 }
 
 /**
- * Upload the local file `localPath` as `remote`. The file is hashed first (by
- * streaming), and the digest is sent with the request, so bytes changed in
- * transit — or a file modified while it was being sent — are refused by the
- * server with 422 and never replace the remote file.
+ * Upload the local file `localPath` as `remote`. The digest is sent with the
+ * request, so bytes changed in transit — or a file modified while it was
+ * being sent — are refused by the server with 422 and never replace the
+ * remote file. The digest comes from hashing the file first (through the
+ * same open file that is then sent), or from `options.digests` when this
+ * version of the file was hashed before; the send itself only moves bytes.
+ * If a remembered digest is refused, it is forgotten and the file is hashed
+ * and sent once more.
  */
 export async function uploadFile(
   client: FtpClient, localPath: string, remote: string, options: UploadOptions = {},
 ): Promise<UploadResult> {
+  const digests = options.digests === undefined ? processDigests : options.digests;
   let handle: fs.FileHandle;
   try {
     handle = await fs.open(localPath, 'r');
@@ -115,24 +127,45 @@ export async function uploadFile(
     throw localError(err, localPath);
   }
   try {
-    const info = await handle.stat();
+    const info = await handle.stat({ bigint: true });
     if (!info.isFile()) throw new FtpError('local', `${localPath}: not a regular file`);
-    const sha256 = await sha256File(localPath);
-    const source = handle.createReadStream({ highWaterMark: LOCAL_READ_CHUNK, autoClose: false, start: 0 });
+    const key = LocalDigestCache.keyOf(info);
+    const remembered = digests?.get(key);
+    const send = async (sha256: string): Promise<UploadResult> => {
+      const source = handle.createReadStream({ highWaterMark: LOCAL_READ_CHUNK, autoClose: false, start: 0 });
+      try {
+        const result = await client.put(remote, source, Number(info.size), {
+          sha256,
+          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        });
+        digests?.set(key, result.sha256);
+        return { ...result, path: localPath };
+      } finally {
+        source.destroy();
+      }
+    };
+    if (remembered === undefined) return await send(await hashOpenFile(handle));
     try {
-      const result = await client.put(remote, source, info.size, {
-        sha256,
-        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-      });
-      return { ...result, path: localPath };
-    } finally {
-      source.destroy();
+      return await send(remembered);
+    } catch (err) {
+      if (!(err instanceof FtpError && err.code === 422)) throw err;
+      digests?.delete(key);
+      return await send(await hashOpenFile(handle));
     }
   } catch (err) {
     throw err instanceof FtpError ? err : localError(err, localPath);
   } finally {
     await handle.close().catch(() => undefined);
   }
+}
+
+/** SHA-256 of an open file from its start, read in large chunks. */
+async function hashOpenFile(handle: fs.FileHandle): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of handle.createReadStream({ highWaterMark: LOCAL_READ_CHUNK, autoClose: false, start: 0 })) {
+    hash.update(chunk as Buffer);
+  }
+  return hash.digest('hex');
 }
 
 /** Open a write stream and wait until the file is really open. */

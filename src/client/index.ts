@@ -9,3 +9,4 @@ export { FtpError, kindForCode, type FtpErrorKind } from './errors';
 export type { GetOptions, GetResult, PutOptions, PutResult, ProgressCallback } from './transfers';
 export type { DownloadOptions, DownloadResult, UploadOptions, UploadResult } from './file-transfers';
 export { assertSafeLocalName, unsafeNameReason, sha256File, PART_SUFFIX } from './local-files';
+export { LocalDigestCache, processDigests } from './local-digests';

@@ -177,6 +177,7 @@ export class UploadHasher {
   private readonly threads: HashThread[] = [];
   private nextId = 0;
   private closed = false;
+  private hashedSlots = 0;
 
   /** @param maxThreads threads to hash on; 0 hashes every upload inline. */
   constructor(private readonly maxThreads: number = defaultHashThreads()) {}
@@ -200,6 +201,7 @@ export class UploadHasher {
       update: async (slot, length) => {
         if (finished) throw new Error('upload digest already finished');
         await thread.ask(id, { op: 'slot', id, ring: ring.key, offset: slot * ring.slotBytes, length });
+        this.hashedSlots += 1;
       },
       digest: async () => {
         if (finished) throw new Error('upload digest already finished');
@@ -227,9 +229,14 @@ export class UploadHasher {
     };
   }
 
-  /** Threads running now (for tests and status). */
-  get threadCount(): number {
-    return this.threads.length;
+  /**
+   * Threads running now, uploads begun and slots hashed so far, and uploads
+   * a thread holds state for right now (for tests and status).
+   */
+  get stats(): { threads: number; uploads: number; slots: number; active: number } {
+    let active = 0;
+    for (const thread of this.threads) active += thread.uploads.size;
+    return { threads: this.threads.length, uploads: this.nextId, slots: this.hashedSlots, active };
   }
 
   /**
