@@ -120,6 +120,25 @@ export async function uploadFile(
   client: FtpClient, localPath: string, remote: string, options: UploadOptions = {},
 ): Promise<UploadResult> {
   const digests = options.digests === undefined ? processDigests : options.digests;
+  try {
+    return await uploadOnce(client, localPath, remote, options, digests, true);
+  } catch (err) {
+    if (!(err instanceof RememberedDigestRefused)) throw err;
+    return uploadOnce(client, localPath, remote, options, digests, false);
+  }
+}
+
+/** The server refused a digest taken from the cache: hash and send again. */
+class RememberedDigestRefused extends Error {}
+
+/**
+ * One upload from a fresh open of the file (a read stream's end closes its
+ * file handle in Node 20, so a second pass needs its own).
+ */
+async function uploadOnce(
+  client: FtpClient, localPath: string, remote: string, options: UploadOptions,
+  digests: LocalDigestCache | null, mayRemember: boolean,
+): Promise<UploadResult> {
   let handle: fs.FileHandle;
   try {
     handle = await fs.open(localPath, 'r');
@@ -130,42 +149,42 @@ export async function uploadFile(
     const info = await handle.stat({ bigint: true });
     if (!info.isFile()) throw new FtpError('local', `${localPath}: not a regular file`);
     const key = LocalDigestCache.keyOf(info);
-    const remembered = digests?.get(key);
-    const send = async (sha256: string): Promise<UploadResult> => {
-      const source = handle.createReadStream({ highWaterMark: LOCAL_READ_CHUNK, autoClose: false, start: 0 });
-      try {
-        const result = await client.put(remote, source, Number(info.size), {
-          sha256,
-          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-        });
-        digests?.set(key, result.sha256);
-        return { ...result, path: localPath };
-      } finally {
-        source.destroy();
-      }
-    };
-    if (remembered === undefined) return await send(await hashOpenFile(handle));
+    const remembered = mayRemember ? digests?.get(key) : undefined;
+    const sha256 = remembered ?? (await hashOpenFile(handle));
+    const source = handle.createReadStream({ highWaterMark: LOCAL_READ_CHUNK, autoClose: false, start: 0 });
     try {
-      return await send(remembered);
+      const result = await client.put(remote, source, Number(info.size), {
+        sha256,
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      });
+      digests?.set(key, result.sha256);
+      return { ...result, path: localPath };
     } catch (err) {
-      if (!(err instanceof FtpError && err.code === 422)) throw err;
-      digests?.delete(key);
-      return await send(await hashOpenFile(handle));
+      if (remembered !== undefined && err instanceof FtpError && err.code === 422) {
+        digests?.delete(key);
+        throw new RememberedDigestRefused();
+      }
+      throw err;
+    } finally {
+      source.destroy();
     }
   } catch (err) {
-    throw err instanceof FtpError ? err : localError(err, localPath);
+    throw err instanceof FtpError || err instanceof RememberedDigestRefused ? err : localError(err, localPath);
   } finally {
     await handle.close().catch(() => undefined);
   }
 }
 
-/** SHA-256 of an open file from its start, read in large chunks. */
+/** SHA-256 of an open file from its start, read in large chunks through the handle. */
 async function hashOpenFile(handle: fs.FileHandle): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of handle.createReadStream({ highWaterMark: LOCAL_READ_CHUNK, autoClose: false, start: 0 })) {
-    hash.update(chunk as Buffer);
+  const buffer = Buffer.allocUnsafe(LOCAL_READ_CHUNK);
+  for (let position = 0; ; ) {
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+    if (bytesRead === 0) return hash.digest('hex');
+    hash.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
   }
-  return hash.digest('hex');
 }
 
 /** Open a write stream and wait until the file is really open. */
