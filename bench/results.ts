@@ -66,7 +66,10 @@ export interface BenchResult {
    * hashing sits on its critical path.
    */
   download?: Throughput & { bytes: number; hashShareOfTime: number };
+  /** Client library upload of a file uploaded before: its digest is remembered. */
   upload?: Throughput & { bytes: number };
+  /** Client library upload that hashes the file first (a first upload). */
+  uploadFirst?: Throughput & { bytes: number };
   /** The uploads phase: every contender alternated in the same run (dd, ours, vsftpd). */
   uploads?: UploadsResult;
   /** The same transfers with a client that moves bytes and nothing else (as curl does). */

@@ -210,7 +210,8 @@ export async function runBench(settings: BenchSettings, command: string, say: (l
       const contenders: UploadContender[] = [
         ddContender(bigFile, root, settings.fileSize),
         serverContender('raw', 'our server, byte-moving client (as curl)', server, root, bigFile, settings.fileSize, bigSha, settings.timeoutMs, 'raw'),
-        serverContender('library', 'our server, client library (hashes and checks too)', server, root, bigFile, settings.fileSize, bigSha, settings.timeoutMs, 'library'),
+        serverContender('library', 'our server, client library, file uploaded before (digest remembered)', server, root, bigFile, settings.fileSize, bigSha, settings.timeoutMs, 'library'),
+        serverContender('library-first', 'our server, client library, digest not remembered (hashes the file first)', server, root, bigFile, settings.fileSize, bigSha, settings.timeoutMs, 'library-first'),
       ];
       let compare: ServerProcess | null = null;
       let peer: Awaited<ReturnType<typeof startVsftpd>> | null = null;
@@ -248,6 +249,7 @@ export async function runBench(settings: BenchSettings, command: string, say: (l
         };
         result.rawUpload = { ...figures.raw, ...of(figures.raw.median), bytes: settings.fileSize };
         result.upload = { ...figures.library, ...of(figures.library.median), bytes: settings.fileSize };
+        result.uploadFirst = { ...figures['library-first'], ...of(figures['library-first'].median), bytes: settings.fileSize };
       } finally {
         await compare?.stop();
         if (peer && typeof peer !== 'string') peer.stop();

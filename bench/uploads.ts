@@ -126,7 +126,7 @@ export function serverContender(
   bytes: number,
   sha256: string,
   timeoutMs: number,
-  client: 'raw' | 'library',
+  client: 'raw' | 'library' | 'library-first',
 ): UploadContender {
   const target: TransferTarget = { port: server.port, timeoutMs };
   return {
@@ -138,7 +138,7 @@ export function serverContender(
       try {
         return client === 'raw'
           ? await timedRawUpload(target, file, name, bytes, sha256)
-          : await timedUpload(target, file, name, bytes, sha256);
+          : await timedUpload(target, file, name, bytes, sha256, client === 'library');
       } finally {
         await fs.rm(path.join(root, name), { force: true });
       }
