@@ -4,8 +4,8 @@ import type { FileHandle } from 'node:fs/promises';
 
 /**
  * Where payload bytes come from: the next chunk, or `null` once the peer is
- * gone. The caller owns each chunk returned (its memory may move to another
- * thread), so a source must hand out fresh buffers, never reuse one.
+ * gone. The caller owns each chunk returned (a sink may keep it), so a
+ * source must hand out fresh buffers, never reuse one.
  */
 export interface ChunkSource {
   pull(): Promise<Buffer | null>;

@@ -37,8 +37,8 @@ export interface ReceivedPayload {
  * the hash thread fails, the rest of the payload is still read and dropped
  * so the next frame starts where the client thinks it does.
  *
- * The receiver owns every chunk `source` returns: a chunk's memory may move
- * to a hash thread, so a source must not reuse its buffers.
+ * The receiver owns every chunk `source` returns: the sink may keep it after
+ * the call returns, so a source must not reuse its buffers.
  * @throws TransferAbortedError if the peer goes away before `size` bytes.
  */
 export async function receivePayload(
