@@ -35,7 +35,9 @@ export async function main(argv: string[]): Promise<number> {
       .option('get-size', { type: 'string', describe: 'Size of those GETs (default 4KiB)' })
       .option('pipeline', { type: 'number', describe: `Depth of the pipelined GET variant (default ${FULL_SETTINGS.pipelineDepth})` })
       .option('skip', { type: 'array', string: true, choices: PHASES, default: [] as string[], describe: 'Phases to leave out' })
-      .option('peers', { type: 'boolean', default: false, describe: 'Also measure vsftpd + curl (if installed) on the same file' })
+      .option('peers', { type: 'boolean', default: false, describe: 'Also measure vsftpd + curl downloads (if installed) on the same file' })
+      .option('vsftpd-uploads', { type: 'boolean', default: true, describe: 'In the uploads phase, also upload to vsftpd with curl when installed' })
+      .option('compare-root', { type: 'string', describe: 'Another built checkout whose server also takes the uploads, alternated (before/after in one run)' })
       .option('timeout', { type: 'number', default: FULL_SETTINGS.timeoutMs / 1000, describe: 'Client timeout, seconds' })
       .option('server-log-level', { type: 'string', default: FULL_SETTINGS.serverLogLevel, choices: ['debug', 'info', 'warn', 'error'] })
       .option('out', { type: 'string', default: path.join(PROJECT_ROOT, 'bench', 'results'), describe: 'Folder for the JSON results' })
@@ -67,6 +69,8 @@ export async function main(argv: string[]): Promise<number> {
       getSize: bytes(args['get-size'], base.getSize),
       pipelineDepth: args.pipeline ?? base.pipelineDepth,
       peers: args.peers,
+      vsftpdUploads: args['vsftpd-uploads'],
+      ...(args['compare-root'] ? { compareRoot: path.resolve(args['compare-root']) } : {}),
       skip: args.skip as Phase[],
       timeoutMs: args.timeout * 1000,
       serverLogLevel: args['server-log-level'],

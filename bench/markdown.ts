@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import type { BenchResult, Measured } from './results';
+import type { UploadsResult } from './uploads';
 
 /**
  * The Markdown view of a result: the figures table, the targets of issue 5
@@ -39,7 +40,19 @@ function targets(r: BenchResult): Target[] {
     });
   // Like for like: vsftpd is measured with curl, which only moves bytes.
   vsBase(r.rawDownload?.median, peer?.downloadMbPerSec, `${size(r.rawDownload?.bytes ?? 0)} download (byte-moving client, as curl)`);
-  vsBase(r.rawUpload?.median, peer?.uploadMbPerSec, `${size(r.rawUpload?.bytes ?? 0)} upload (byte-moving client, as curl)`);
+  // Issue 13: uploads against vsftpd's STOR, alternated in the same run.
+  const up = r.uploads?.figures;
+  const vsUp = up?.vsftpd?.median;
+  const uploadGoal = (ours: number | undefined, share: number, what: string) =>
+    rows.push({
+      target: `${size(r.uploads?.bytes ?? 0)} upload, ${what}, at least ${share}× vsftpd's STOR (same run)`,
+      goal: vsUp === undefined ? `vsftpd not measured${r.uploads?.vsftpdSkipped ? `: ${r.uploads.vsftpdSkipped}` : ''}` : `≥ ${mb(vsUp * share)}`,
+      measured: ours === undefined ? '–' : vsUp === undefined ? mb(ours) : `${mb(ours)} (${num(ours / vsUp, 2)}×)`,
+      met: ours === undefined || vsUp === undefined ? undefined : ours >= vsUp * share,
+    });
+  uploadGoal(up?.raw?.median, 0.9, 'byte-moving client (as curl)');
+  uploadGoal(up?.library?.median, 0.6, 'client library, file uploaded before');
+  uploadGoal(up?.['library-first']?.median, 0.6, 'client library, first upload (hashes the file first)');
   rows.push({
     target: `${num(r.burst?.clients ?? 0)} clients at once, none lost`,
     goal: '0 lost',
@@ -94,7 +107,10 @@ export function formatMarkdown(r: BenchResult): string {
     row(`${size(r.download.bytes)} download, client library (SHA-256 checked)`, mb(r.download), spread(r.download), ofLoop(r.download.median));
     row('… time SHA-256 alone would take of that download', pct(r.download.hashShareOfTime));
   }
-  if (r.upload) row(`${size(r.upload.bytes)} upload, client library (SHA-256 sent and checked)`, mb(r.upload), spread(r.upload), ofLoop(r.upload.median));
+  if (r.upload) row(`${size(r.upload.bytes)} upload, client library, digest remembered (SHA-256 sent and checked)`, mb(r.upload), spread(r.upload), ofLoop(r.upload.median));
+  if (r.uploadFirst) {
+    row(`${size(r.uploadFirst.bytes)} upload, client library, hashing the file first (SHA-256 sent and checked)`, mb(r.uploadFirst), spread(r.uploadFirst), ofLoop(r.uploadFirst.median));
+  }
   if (r.rawDownload) {
     row(`${size(r.rawDownload.bytes)} download, byte-moving client (trailer digest checked, no client hashing)`, mb(r.rawDownload), spread(r.rawDownload), ofLoop(r.rawDownload.median));
   }
@@ -104,9 +120,7 @@ export function formatMarkdown(r: BenchResult): string {
   const peer = r.peers?.vsftpd;
   if (peer && 'name' in peer) {
     const d = { median: peer.downloadMbPerSec, runs: peer.downloadRuns };
-    const u = { median: peer.uploadMbPerSec, runs: peer.uploadRuns };
     row(`vsftpd download, curl (${peer.version})`, mb(d), spread(d), ofLoop(d.median));
-    row('vsftpd upload, curl', mb(u), spread(u), ofLoop(u.median));
   } else if (peer) {
     row('vsftpd + curl', `skipped: ${peer.skipped.split('\n')[0]}`);
   }
@@ -135,11 +149,33 @@ export function formatMarkdown(r: BenchResult): string {
       spread(r.gets.pipelined),
     );
   }
-  out.push('', '| target (issue 5) | goal | measured | status |', '|---|---|---|---|');
+  if (r.uploads) out.push('', ...uploadsTable(r.uploads));
+  out.push('', '| target (issues 5 and 13) | goal | measured | status |', '|---|---|---|---|');
   for (const t of targets(r)) {
     out.push(`| ${t.target} | ${t.goal} | ${t.measured} | ${t.met === undefined ? 'not measured' : t.met ? 'met' : '**not met**'} |`);
   }
   return out.join('\n');
+}
+
+/** The uploads phase: each contender, and its ratio to vsftpd and to dd of the same run. */
+function uploadsTable(u: UploadsResult): string[] {
+  const vs = u.figures.vsftpd?.median;
+  const dd = u.figures.dd?.median;
+  const ratio = (value: number, base: number | undefined) => (base === undefined ? '–' : `${num(value / base, 2)}×`);
+  const lines = [
+    `Uploads of ${size(u.bytes)}, each to a fresh file removed after its run, alternated round by round (first round: ${u.order.join(', ')}):`,
+    '',
+    '| upload | median | runs range | of vsftpd | of dd | server CPU per GiB |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const key of u.order) {
+    const f = u.figures[key];
+    const cpu = f.serverCpuSecPerGiB === undefined ? '' : `${num(f.serverCpuSecPerGiB, 2)} s`;
+    lines.push(`| ${f.label} | ${mb(f)} | ${spread(f)} | ${ratio(f.median, vs)} | ${ratio(f.median, dd)} | ${cpu} |`);
+  }
+  if (u.vsftpdSkipped) lines.push('', `vsftpd not measured: ${u.vsftpdSkipped.split('\n')[0]}`);
+  if (u.serverRssGrowthKiB !== undefined) lines.push('', `Our server's RSS grew by at most ${num(u.serverRssGrowthKiB / 1024, 1)} MiB during these uploads.`);
+  return lines;
 }
 
 function rangeOf(values: number[], digits = 0): string {

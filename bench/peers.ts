@@ -14,7 +14,7 @@ import { freePort } from './server-process';
 /** Figures of one peer, or why there are none. */
 export type PeerResult =
   | { skipped: string }
-  | { name: string; version: string; downloadMbPerSec: number; uploadMbPerSec: number; downloadRuns: number[]; uploadRuns: number[] };
+  | { name: string; version: string; downloadMbPerSec: number; downloadRuns: number[] };
 
 function which(program: string): string | null {
   const found = spawnSync('sh', ['-c', `command -v ${program}`], { encoding: 'utf8' });
@@ -68,14 +68,27 @@ function vsftpdConfig(root: string, empty: string, port: number, pasvBase: numbe
   return `${lines.join('\n')}\n`;
 }
 
+/** A running vsftpd serving `pub/` of its own folder to anonymous curl. */
+export interface Vsftpd {
+  version: string;
+  pid: number;
+  /** Folder uploads land in. */
+  pub: string;
+  /** Fetch `pub/big.bin` to /dev/null. @returns 10^6 bytes per second. */
+  download(): Promise<number>;
+  /** `curl -T file` as `pub/name`, then remove it. @returns 10^6 bytes per second. */
+  upload(file: string, name: string): Promise<number>;
+  stop(): void;
+}
+
 /**
- * Measure vsftpd + curl: `runs` downloads of `bigFile` and `runs` uploads of
- * it, after one untimed warm-up of each. `workDir` is a fresh temp folder.
+ * Start vsftpd on a free port over a fresh `workDir`, serving `bigFile` as
+ * `pub/big.bin`; the reason as a string when it cannot run here.
  */
-export async function measureVsftpd(workDir: string, bigFile: string, size: number, runs: number): Promise<PeerResult> {
+export async function startVsftpd(workDir: string, bigFile: string, size: number): Promise<Vsftpd | string> {
   const vsftpd = which('vsftpd');
-  if (!vsftpd) return { skipped: 'vsftpd is not installed (apt-get install -y vsftpd)' };
-  if (!which('curl')) return { skipped: 'curl is not installed' };
+  if (!vsftpd) return 'vsftpd is not installed (apt-get install -y vsftpd)';
+  if (!which('curl')) return 'curl is not installed';
   // vsftpd prints its version on file descriptor 0, hence the redirection.
   const version = (spawnSync('sh', ['-c', `'${vsftpd}' -v 0>&1`], { encoding: 'utf8' }).stdout || '').trim() || 'vsftpd';
 
@@ -98,44 +111,50 @@ export async function measureVsftpd(workDir: string, bigFile: string, size: numb
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  try {
-    if (!(await waitForBanner(port, Date.now() + 10_000))) {
-      return { skipped: `vsftpd did not start: ${output.trim() || 'no banner'}` };
-    }
-    const url = `ftp://127.0.0.1:${port}/pub`;
-    const download = () => curl(['-o', '/dev/null', '-w', '%{time_total} %{size_download}', `${url}/big.bin`]);
-    let uploads = 0;
-    // Anonymous FTP cannot overwrite, so every upload gets its own name and is removed after.
-    const upload = async () => {
-      uploads += 1;
-      const name = `up-${uploads}.bin`;
+  if (!(await waitForBanner(port, Date.now() + 10_000))) {
+    child.kill('SIGTERM');
+    return `vsftpd did not start: ${output.trim() || 'no banner'}`;
+  }
+  const url = `ftp://127.0.0.1:${port}/pub`;
+  const rate = (r: { seconds: number; bytes: number }) => {
+    if (r.bytes !== size) throw new Error(`curl moved ${r.bytes} of ${size} bytes`);
+    return size / 1e6 / r.seconds;
+  };
+  return {
+    version,
+    pid: child.pid as number,
+    pub,
+    download: async () => rate(await curl(['-o', '/dev/null', '-w', '%{time_total} %{size_download}', `${url}/big.bin`])),
+    // Anonymous FTP cannot overwrite, so every upload needs a name of its own; removed after.
+    upload: async (file, name) => {
       try {
-        return await curl(['-T', bigFile, '-w', '%{time_total} %{size_upload}', `${url}/${name}`]);
+        return rate(await curl(['-T', file, '-w', '%{time_total} %{size_upload}', `${url}/${name}`]));
       } finally {
         await fs.rm(path.join(pub, name), { force: true });
       }
-    };
-    const rate = (r: { seconds: number; bytes: number }) => {
-      if (r.bytes !== size) throw new Error(`curl moved ${r.bytes} of ${size} bytes`);
-      return size / 1e6 / r.seconds;
-    };
-    await download();
+    },
+    stop: () => {
+      child.kill('SIGTERM');
+    },
+  };
+}
+
+/**
+ * Measure vsftpd + curl downloads: `runs` of `bigFile`, after one untimed
+ * warm-up. Uploads are measured in the uploads phase, alternated with ours.
+ * `workDir` is a fresh temp folder.
+ */
+export async function measureVsftpd(workDir: string, bigFile: string, size: number, runs: number): Promise<PeerResult> {
+  const peer = await startVsftpd(workDir, bigFile, size);
+  if (typeof peer === 'string') return { skipped: peer };
+  try {
+    await peer.download();
     const downloadRuns: number[] = [];
-    for (let i = 0; i < runs; i++) downloadRuns.push(rate(await download()));
-    await upload();
-    const uploadRuns: number[] = [];
-    for (let i = 0; i < runs; i++) uploadRuns.push(rate(await upload()));
-    return {
-      name: 'vsftpd + curl',
-      version,
-      downloadMbPerSec: median(downloadRuns),
-      uploadMbPerSec: median(uploadRuns),
-      downloadRuns,
-      uploadRuns,
-    };
+    for (let i = 0; i < runs; i++) downloadRuns.push(await peer.download());
+    return { name: 'vsftpd + curl', version: peer.version, downloadMbPerSec: median(downloadRuns), downloadRuns };
   } catch (err) {
     return { skipped: `vsftpd run failed: ${err instanceof Error ? err.message : String(err)}` };
   } finally {
-    child.kill('SIGTERM');
+    peer.stop();
   }
 }

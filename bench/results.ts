@@ -3,6 +3,7 @@ import type { IdleResult } from './idle-sessions';
 import type { ClientsResult } from './many-clients';
 import type { PeerResult } from './peers';
 import type { ServerBuild } from './server-process';
+import type { UploadsResult } from './uploads';
 
 /**
  * The shape of `bench/results/<timestamp>.json`. Every rate is in 10^6
@@ -65,7 +66,12 @@ export interface BenchResult {
    * hashing sits on its critical path.
    */
   download?: Throughput & { bytes: number; hashShareOfTime: number };
+  /** Client library upload of a file uploaded before: its digest is remembered. */
   upload?: Throughput & { bytes: number };
+  /** Client library upload that hashes the file first (a first upload). */
+  uploadFirst?: Throughput & { bytes: number };
+  /** The uploads phase: every contender alternated in the same run (dd, ours, vsftpd). */
+  uploads?: UploadsResult;
   /** The same transfers with a client that moves bytes and nothing else (as curl does). */
   rawDownload?: Throughput & { bytes: number };
   rawUpload?: Throughput & { bytes: number };

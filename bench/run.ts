@@ -4,17 +4,18 @@ import path from 'node:path';
 import { digestOf, randomBytesOf } from '../src/tools/integrity';
 import { median } from '../src/tools/latency';
 import { measureIdleSessions } from './idle-sessions';
-import { timedRawDownload, timedRawUpload } from './raw-transfers';
+import { timedRawDownload } from './raw-transfers';
 import { measureLoopback, startLoopbackSink } from './loopback';
 import { runClients, type ClientsResult } from './many-clients';
-import { measureVsftpd } from './peers';
+import { measureVsftpd, startVsftpd } from './peers';
 import { machineInfo, type BenchResult, type ClientsFigures, type Measured } from './results';
 import { openFileLimits, serverBuild, startServerProcess, type ServerProcess } from './server-process';
 import { pipelinedGets, sequentialGets } from './small-gets';
-import { hashFile, timedDownload, timedUpload, writeRandomFile } from './throughput';
+import { hashFile, timedDownload, writeRandomFile } from './throughput';
+import { ddContender, measureUploads, rssGrowthDuring, serverContender, vsftpdContender, type UploadContender } from './uploads';
 
 /** The parts of a run; `--skip` leaves some out. */
-export const PHASES = ['loopback', 'throughput', 'clients', 'gets', 'idle'] as const;
+export const PHASES = ['loopback', 'throughput', 'uploads', 'clients', 'gets', 'idle'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface BenchSettings {
@@ -32,6 +33,10 @@ export interface BenchSettings {
   getSize: number;
   pipelineDepth: number;
   peers: boolean;
+  /** Upload to vsftpd too (in the uploads phase) when it is installed. */
+  vsftpdUploads: boolean;
+  /** Another checkout (built) whose server also takes the uploads, alternated with this one: before/after in one run. */
+  compareRoot?: string;
   skip: Phase[];
   timeoutMs: number;
   serverLogLevel: string;
@@ -52,6 +57,7 @@ export const FULL_SETTINGS: Readonly<BenchSettings> = Object.freeze({
   getSize: 4 * 1024,
   pipelineDepth: 16,
   peers: false,
+  vsftpdUploads: true,
   skip: [],
   timeoutMs: 30_000,
   serverLogLevel: 'warn',
@@ -177,23 +183,15 @@ export async function runBench(settings: BenchSettings, command: string, say: (l
     const port = server.port;
     if (runs('throughput')) {
       const target = { port, timeoutMs: settings.timeoutMs };
-      say(`throughput: ${settings.runs} downloads and uploads (after one of each to warm up)`);
+      say(`throughput: ${settings.runs} downloads (after one to warm up)`);
       await timedDownload(target, 'big.bin', settings.fileSize, bigSha);
       const downloads: number[] = [];
       for (let i = 0; i < settings.runs; i++) downloads.push(await timedDownload(target, 'big.bin', settings.fileSize, bigSha));
-      await timedUpload(target, bigFile, 'upload.bin', settings.fileSize, bigSha);
-      const uploads: number[] = [];
-      for (let i = 0; i < settings.runs; i++) uploads.push(await timedUpload(target, bigFile, 'upload.bin', settings.fileSize, bigSha));
       // The same, with a client that only moves bytes (like curl against vsftpd).
       const rawDownloads: number[] = [];
       for (let i = 0; i < settings.runs; i++) rawDownloads.push(await timedRawDownload(target, 'big.bin', settings.fileSize, bigSha));
-      const rawUploads: number[] = [];
-      for (let i = 0; i < settings.runs; i++) rawUploads.push(await timedRawUpload(target, bigFile, 'upload.bin', settings.fileSize, bigSha));
-      await fs.rm(path.join(root, 'upload.bin'), { force: true });
       const rawDown = measured(rawDownloads);
-      const rawUp = measured(rawUploads);
       result.rawDownload = { ...rawDown, ...of(rawDown.median), bytes: settings.fileSize };
-      result.rawUpload = { ...rawUp, ...of(rawUp.median), bytes: settings.fileSize };
       const down = measured(downloads);
       result.download = {
         ...down,
@@ -201,8 +199,71 @@ export async function runBench(settings: BenchSettings, command: string, say: (l
         bytes: settings.fileSize,
         hashShareOfTime: result.sha256 ? down.median / result.sha256.median : Number.NaN,
       };
-      const up = measured(uploads);
-      result.upload = { ...up, ...of(up.median), bytes: settings.fileSize };
+    }
+
+    if (runs('uploads')) {
+      if (!bigSha) {
+        say(`uploads: writing a ${settings.fileSize}-byte file`);
+        await writeRandomFile(bigFile, settings.fileSize);
+        bigSha = (await hashFile(bigFile)).sha256;
+      }
+      // A fresh server of its own, like the compared one and vsftpd: what an
+      // earlier phase left in a server's heap was measured to cost uploads
+      // CPU (a server that had served the downloads needed 3.7 instead of
+      // 2.9 s per GiB), which would tilt the comparison.
+      const uploadRoot = path.join(work, 'upload-root');
+      await fs.mkdir(uploadRoot);
+      const ours = await startServerProcess({
+        root: uploadRoot, logDir: path.join(work, 'upload-logs'), maxConnections: 100, logLevel: settings.serverLogLevel,
+      });
+      const contenders: UploadContender[] = [
+        ddContender(bigFile, uploadRoot, settings.fileSize),
+        serverContender('raw', 'our server, byte-moving client (as curl)', ours, uploadRoot, bigFile, settings.fileSize, bigSha, settings.timeoutMs, 'raw'),
+        serverContender('library', 'our server, client library, file uploaded before (digest remembered)', ours, uploadRoot, bigFile, settings.fileSize, bigSha, settings.timeoutMs, 'library'),
+        serverContender('library-first', 'our server, client library, digest not remembered (hashes the file first)', ours, uploadRoot, bigFile, settings.fileSize, bigSha, settings.timeoutMs, 'library-first'),
+      ];
+      let compare: ServerProcess | null = null;
+      let peer: Awaited<ReturnType<typeof startVsftpd>> | null = null;
+      try {
+        if (settings.compareRoot) {
+          const compareRootDir = path.join(work, 'compare-root');
+          await fs.mkdir(compareRootDir);
+          compare = await startServerProcess({
+            root: compareRootDir, logDir: path.join(work, 'compare-logs'), maxConnections: 100,
+            logLevel: settings.serverLogLevel, projectRoot: settings.compareRoot,
+          });
+          contenders.push(
+            serverContender('raw-compare', `server of ${settings.compareRoot}, byte-moving client`, compare, compareRootDir, bigFile, settings.fileSize, bigSha, settings.timeoutMs, 'raw'),
+          );
+        }
+        let vsftpdSkipped: string | undefined;
+        if (settings.vsftpdUploads) {
+          const peerDir = path.join(work, 'vsftpd-uploads');
+          await fs.mkdir(peerDir);
+          peer = await startVsftpd(peerDir, bigFile, settings.fileSize);
+          if (typeof peer === 'string') vsftpdSkipped = peer;
+          else contenders.push(vsftpdContender(peer, bigFile));
+        } else {
+          vsftpdSkipped = 'not asked for (--no-vsftpd-uploads)';
+        }
+        say(`uploads: ${settings.runs} rounds of ${contenders.map((c) => c.key).join(', ')}, alternated, after one of each to warm up`);
+        const measuredUploads = await rssGrowthDuring(ours, 100, () => measureUploads(contenders, settings.runs, settings.fileSize, say));
+        const figures = measuredUploads.result;
+        result.uploads = {
+          bytes: settings.fileSize,
+          order: contenders.map((c) => c.key),
+          figures,
+          ...(vsftpdSkipped === undefined ? {} : { vsftpdSkipped }),
+          serverRssGrowthKiB: measuredUploads.growthKiB,
+        };
+        result.rawUpload = { ...figures.raw, ...of(figures.raw.median), bytes: settings.fileSize };
+        result.upload = { ...figures.library, ...of(figures.library.median), bytes: settings.fileSize };
+        result.uploadFirst = { ...figures['library-first'], ...of(figures['library-first'].median), bytes: settings.fileSize };
+      } finally {
+        await ours.stop();
+        await compare?.stop();
+        if (peer && typeof peer !== 'string') peer.stop();
+      }
     }
 
     if (runs('clients')) {

@@ -27,6 +27,10 @@ export interface ServerProcessOptions {
   /** Connections at once, total and per IP (the bench comes from one IP). */
   maxConnections: number;
   logLevel: string;
+  /** Another checkout to run the server from (its `bin/ftp-server.js`), to compare two builds in one run. */
+  projectRoot?: string;
+  /** Extra options for `node` itself (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
 }
 
 export interface ServerProcess {
@@ -34,6 +38,8 @@ export interface ServerProcess {
   port: number;
   /** Resident memory of the server process now, in KiB (`NaN` where /proc is missing). */
   rssKiB(): number;
+  /** CPU time the server process (all its threads) has used so far, in seconds (`NaN` where /proc is missing). */
+  cpuSeconds(): number;
   /** SIGTERM, then SIGKILL if it lingers. */
   stop(): Promise<void>;
 }
@@ -82,6 +88,26 @@ export function readRssKiB(pid: number): number {
   }
 }
 
+/** Clock ticks per second of /proc/<pid>/stat times: 100 on every Linux Node runs on. */
+const CLOCK_TICKS = 100;
+
+/**
+ * CPU seconds `pid` has used (user + system, all threads), from
+ * `/proc/<pid>/stat`, with those of the children it has waited for unless
+ * `ownOnly`; `NaN` where /proc is missing.
+ */
+export function readCpuSeconds(pid: number, ownOnly = false): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at field 3.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    const [utime, stime, cutime, cstime] = [fields[11], fields[12], fields[13], fields[14]];
+    return (utime + stime + (ownOnly ? 0 : cutime + cstime)) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** This process's open-file limits, from `/proc/self/limits` (`Infinity` when unknown or unlimited). */
 export function openFileLimits(): { soft: number; hard: number } {
   try {
@@ -110,8 +136,9 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
 
 async function startOnce(options: ServerProcessOptions, port: number): Promise<ServerProcess> {
   const limit = String(options.maxConnections);
+  const bin = options.projectRoot ? path.join(options.projectRoot, 'bin', 'ftp-server.js') : SERVER_BIN;
   const args = [
-    SERVER_BIN, '--host', '127.0.0.1', '--port', String(port), '--root', options.root,
+    ...(options.nodeArgs ?? []), bin, '--host', '127.0.0.1', '--port', String(port), '--root', options.root,
     '--log-dir', options.logDir, '--log-level', options.logLevel,
     '--max-connections', limit, '--max-connections-per-ip', limit, '--rate-limit', '0',
     // Idle sessions must outlive the measurement; transfers must not be cut on a busy machine.
@@ -144,6 +171,7 @@ async function startOnce(options: ServerProcessOptions, port: number): Promise<S
     pid: child.pid as number,
     port,
     rssKiB: () => readRssKiB(child.pid as number),
+    cpuSeconds: () => readCpuSeconds(child.pid as number),
     stop: () => stopChild(child, exited),
   };
 }

@@ -5,7 +5,8 @@ import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type { FtpClient } from './ftp-client-api';
 import { FtpError, localError } from './errors';
-import { existingFileSize, hashFileInto, isLocalDirectory, LOCAL_READ_CHUNK, PART_SUFFIX, sha256File } from './local-files';
+import { existingFileSize, hashFileInto, isLocalDirectory, LOCAL_READ_CHUNK, PART_SUFFIX } from './local-files';
+import { LocalDigestCache, processDigests } from './local-digests';
 import { readPartVersion, removePartVersion, writePartVersion } from './part-version';
 import type { GetResult, ProgressCallback, PutResult } from './transfers';
 
@@ -53,6 +54,12 @@ export interface DownloadResult extends GetResult {
 
 export interface UploadOptions {
   onProgress?: ProgressCallback;
+  /**
+   * Digests of local files by version, so an unchanged file is not read
+   * twice on its next upload. Default: one cache per process; `null` hashes
+   * the file on every upload.
+   */
+  digests?: LocalDigestCache | null;
 }
 
 export interface UploadResult extends PutResult {
@@ -203,13 +210,37 @@ async function publish(partPath: string, localPath: string, noClobber: boolean):
 }
 
 /**
- * Upload the local file `localPath` as `remote`. The file is hashed first (by
- * streaming), and the digest is sent with the request, so bytes changed in
- * transit — or a file modified while it was being sent — are refused by the
- * server with 422 and never replace the remote file.
+ * Upload the local file `localPath` as `remote`. The digest is sent with the
+ * request, so bytes changed in transit — or a file modified while it was
+ * being sent — are refused by the server with 422 and never replace the
+ * remote file. The digest comes from hashing the file first (through the
+ * same open file that is then sent), or from `options.digests` when this
+ * version of the file was hashed before; the send itself only moves bytes.
+ * If a remembered digest is refused, it is forgotten and the file is hashed
+ * and sent once more.
  */
 export async function uploadFile(
   client: FtpClient, localPath: string, remote: string, options: UploadOptions = {},
+): Promise<UploadResult> {
+  const digests = options.digests === undefined ? processDigests : options.digests;
+  try {
+    return await uploadOnce(client, localPath, remote, options, digests, true);
+  } catch (err) {
+    if (!(err instanceof RememberedDigestRefused)) throw err;
+    return uploadOnce(client, localPath, remote, options, digests, false);
+  }
+}
+
+/** The server refused a digest taken from the cache: hash and send again. */
+class RememberedDigestRefused extends Error {}
+
+/**
+ * One upload from a fresh open of the file (a read stream's end closes its
+ * file handle in Node 20, so a second pass needs its own).
+ */
+async function uploadOnce(
+  client: FtpClient, localPath: string, remote: string, options: UploadOptions,
+  digests: LocalDigestCache | null, mayRemember: boolean,
 ): Promise<UploadResult> {
   let handle: fs.FileHandle;
   try {
@@ -218,23 +249,44 @@ export async function uploadFile(
     throw localError(err, localPath);
   }
   try {
-    const info = await handle.stat();
+    const info = await handle.stat({ bigint: true });
     if (!info.isFile()) throw new FtpError('local', `${localPath}: not a regular file`);
-    const sha256 = await sha256File(localPath);
+    const key = LocalDigestCache.keyOf(info);
+    const remembered = mayRemember ? digests?.get(key) : undefined;
+    const sha256 = remembered ?? (await hashOpenFile(handle));
     const source = handle.createReadStream({ highWaterMark: LOCAL_READ_CHUNK, autoClose: false, start: 0 });
     try {
-      const result = await client.put(remote, source, info.size, {
+      const result = await client.put(remote, source, Number(info.size), {
         sha256,
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
+      digests?.set(key, result.sha256);
       return { ...result, path: localPath };
+    } catch (err) {
+      if (remembered !== undefined && err instanceof FtpError && err.code === 422) {
+        digests?.delete(key);
+        throw new RememberedDigestRefused();
+      }
+      throw err;
     } finally {
       source.destroy();
     }
   } catch (err) {
-    throw err instanceof FtpError ? err : localError(err, localPath);
+    throw err instanceof FtpError || err instanceof RememberedDigestRefused ? err : localError(err, localPath);
   } finally {
     await handle.close().catch(() => undefined);
+  }
+}
+
+/** SHA-256 of an open file from its start, read in large chunks through the handle. */
+async function hashOpenFile(handle: fs.FileHandle): Promise<string> {
+  const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(LOCAL_READ_CHUNK);
+  for (let position = 0; ; ) {
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+    if (bytesRead === 0) return hash.digest('hex');
+    hash.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
   }
 }
 

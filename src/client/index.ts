@@ -12,3 +12,4 @@ export { PART_VERSION_SUFFIX } from './part-version';
 /** Error messages may carry text from the server: pass them through this before a terminal. */
 export { visible, jsonLine } from './ui/terminal-text';
 export { assertSafeLocalName, unsafeNameReason, sha256File, PART_SUFFIX } from './local-files';
+export { LocalDigestCache, processDigests } from './local-digests';

@@ -56,7 +56,12 @@ export interface GetResult {
 }
 
 export interface PutOptions {
-  /** SHA-256 (hex) of the whole content; the server refuses the upload (422) when the bytes differ. */
+  /**
+   * SHA-256 (hex) of the whole content; the server refuses the upload (422)
+   * when the bytes differ. Given, the bytes are only moved, not hashed again
+   * here: the server's check covers them. Without it they are hashed while
+   * sent and compared with the digest the server reports.
+   */
   sha256?: string;
   onProgress?: ProgressCallback;
 }
@@ -152,7 +157,9 @@ export async function putOverWire(
   const ready = await readReply(conn);
   if (ready.code !== 150) throw errorFromResponse(ready, remote);
 
-  const hash = createHash('sha256');
+  // With the digest announced, the server refuses any other bytes (422):
+  // hashing them here as well would only spend a core on the same check.
+  const hash = options.sha256 === undefined ? createHash('sha256') : undefined;
   let sent = 0;
   options.onProgress?.(0, size);
   try {
@@ -161,7 +168,7 @@ export async function putOverWire(
       if (sent + chunk.length > size) {
         throw new FtpError('local', `${remote}: the source grew beyond the ${size} bytes announced`);
       }
-      hash.update(chunk);
+      hash?.update(chunk);
       sent += chunk.length;
       await conn.write(chunk);
       options.onProgress?.(sent, size);
@@ -176,7 +183,7 @@ export async function putOverWire(
 
   const done = await readReply(conn);
   if (done.code !== 226) throw errorFromResponse(done, remote);
-  const digest = hash.digest('hex');
+  const digest = hash ? hash.digest('hex') : (options.sha256 as string).toLowerCase();
   const echoed = done.fields.sha256;
   if (typeof echoed === 'string' && echoed.toLowerCase() !== digest) {
     throw new FtpError('integrity', `${remote}: the server stored bytes that hash to ${echoed.slice(0, 12)}…, not ${digest.slice(0, 12)}…`);

@@ -1,13 +1,12 @@
 /**
  * Moving payload bytes, whatever the protocol around them: a file range to a
- * socket with backpressure, and an upload's bytes from a connection into a
- * storage's sink, hashed on the way. The native port's frames and FTP's data
- * connections both come down to these.
+ * socket with backpressure (uploads are received in `upload-receiver.ts`).
+ * The native port's frames and FTP's data connections both come down to these.
  */
 import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { Readable, Writable } from 'node:stream';
-import { TransferAbortedError, TransferError } from './errors';
+import type { Readable } from 'node:stream';
+import { TransferAbortedError } from './errors';
 
 /**
  * Where upload bytes come from. `pull(max)` resolves with the next chunk of
@@ -178,87 +177,4 @@ async function sendStream(
   return { bytes: sent, sha256: hash?.digest('hex') };
 }
 
-/** What came of receiving an upload's payload. */
-export interface ReceivedPayload {
-  /** Payload bytes received. */
-  bytes: number;
-  sha256: string;
-  /** The first error the sink raised; the payload was still read to its end. */
-  sinkError?: unknown;
-}
 
-/**
- * Read the payload from `source` into `sink`, hashing it: exactly `size`
- * bytes when the sender announced them (native PUT), else until the source
- * ends (an FTP data connection closing), refusing past `limit`. If the sink
- * fails (a full disk), the rest of an announced payload is still read and
- * dropped, so the next frame starts where the client thinks it does.
- * @throws TransferAbortedError if the peer goes away before `size` bytes.
- * @throws TransferError `upload_too_large` once an unannounced payload passes `limit`.
- */
-export async function receivePayload(
-  source: ChunkSource,
-  size: number | undefined,
-  sink: Writable,
-  onProgress: ProgressHook,
-  limit = Infinity,
-): Promise<ReceivedPayload> {
-  const hash = createHash('sha256');
-  let received = 0;
-  let sinkError: unknown;
-  const onSinkError = (err: unknown) => {
-    sinkError ??= err;
-  };
-  sink.on('error', onSinkError);
-  try {
-    while (size === undefined || received < size) {
-      const chunk = await source.pull(size === undefined ? Infinity : size - received);
-      if (!chunk) {
-        if (size === undefined) break;
-        throw new TransferAbortedError('connection closed during upload', received);
-      }
-      received += chunk.length;
-      if (received > limit) {
-        throw new TransferError('upload_too_large', `Upload exceeds the limit of ${limit} bytes`);
-      }
-      hash.update(chunk);
-      onProgress(chunk.length);
-      if (sinkError === undefined && !sink.write(chunk)) {
-        await drained(sink);
-      }
-    }
-    if (sinkError === undefined) await finished(sink);
-  } finally {
-    sink.off('error', onSinkError);
-  }
-  return { bytes: received, sha256: hash.digest('hex'), sinkError };
-}
-
-/** Resolve on `drain`, or as soon as the stream fails (the error is collected elsewhere). */
-function drained(stream: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.off('drain', done);
-      stream.off('error', done);
-      stream.off('close', done);
-      resolve();
-    };
-    stream.on('drain', done);
-    stream.on('error', done);
-    stream.on('close', done);
-  });
-}
-
-/** End the stream and wait until its bytes are flushed, or it fails. */
-function finished(stream: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.off('finish', done);
-      stream.off('error', done);
-      resolve();
-    };
-    stream.on('finish', done);
-    stream.on('error', done);
-    stream.end();
-  });
-}

@@ -20,6 +20,7 @@ import { DigestCache } from './digest-cache';
 import { HashWorker, type HashJobCounts } from './hash-worker';
 import { safeObserver, type ServerObserver } from './observer';
 import { TransferService } from './transfers';
+import { UploadHasher } from './upload-hasher';
 
 /** What a {@link ServerCore} is made from; everything but a root or a storage has a default. */
 export interface ServerCoreOptions {
@@ -41,6 +42,8 @@ export interface ServerCoreOptions {
   limits?: Partial<ServerLimits>;
   /** Metrics and transfer-log hooks; contained, so a failing one never breaks a session. */
   observer?: ServerObserver;
+  /** Hashes large uploads on other threads; default: threads only where cores are spare. */
+  uploadHasher?: UploadHasher;
 }
 
 /** See the module comment. Build with {@link ServerCore.create}; close after every listener on it. */
@@ -50,6 +53,7 @@ export class ServerCore {
   /** Keeps floods of identical log lines (refusals, descriptors) in check, across listeners. */
   readonly throttle: LogThrottle;
   private readonly hasher = new HashWorker();
+  private readonly uploadHasher: UploadHasher;
 
   private constructor(
     /** The served files. */
@@ -62,10 +66,12 @@ export class ServerCore {
     readonly limits: ServerLimits,
     readonly observer: ServerObserver,
     bans: BanList | undefined,
+    uploadHasher: UploadHasher | undefined,
   ) {
     this.throttle = new LogThrottle(clock);
     this.admission = new AdmissionControl(limits, clock, bans);
-    this.transfers = new TransferService({ digests: new DigestCache(), hasher: this.hasher, observer, clock, limits });
+    this.uploadHasher = uploadHasher ?? new UploadHasher();
+    this.transfers = new TransferService({ digests: new DigestCache(), hasher: this.hasher, uploadHasher: this.uploadHasher, observer, clock, limits });
   }
 
   /**
@@ -94,7 +100,7 @@ export class ServerCore {
     const stale = (await storage.removeStaleUploads?.()) ?? 0;
     if (stale > 0) log.info(`Removed ${stale} temporary upload file(s) left by an earlier run`);
     const observer = safeObserver(options.observer ?? {}, log, clock);
-    return new ServerCore(storage, options.guestStorage ?? storage, options.authenticator, log, clock, limits, observer, options.bans);
+    return new ServerCore(storage, options.guestStorage ?? storage, options.authenticator, log, clock, limits, observer, options.bans, options.uploadHasher);
   }
 
   /** What the shared hash worker has done: jobs started, completed, cancelled, shared, refused (read-only). */
@@ -105,6 +111,7 @@ export class ServerCore {
   /** Stop the hash worker and release the storage; after every listener on this core has stopped. */
   async close(): Promise<void> {
     await this.hasher.close();
+    await this.uploadHasher.close();
     await this.storage.close?.();
   }
 }

@@ -20,7 +20,9 @@ import type { DigestCache } from './digest-cache';
 import { TransferAbortedError, TransferError } from './errors';
 import type { DigestTicket, HashWorker } from './hash-worker';
 import type { Protocol, ServerObserver, TransferRecord } from './observer';
-import { receivePayload, sendFileRange, type ChunkSource, type ReceivedPayload } from './payload';
+import { sendFileRange, type ChunkSource } from './payload';
+import type { UploadHasher } from './upload-hasher';
+import { receivePayload, type ReceivedPayload } from './upload-receiver';
 
 /** Payloads up to this size are read whole and leave in one write with their reply. */
 export const SMALL_PAYLOAD_BYTES = 64 * 1024;
@@ -73,6 +75,8 @@ export interface TransferDeps {
   observer: ServerObserver;
   clock: Clock;
   limits: Pick<ServerLimits, 'maxUploadSize'>;
+  /** Hashes large uploads on other threads, where there are cores to spare; inline without. */
+  uploadHasher?: UploadHasher;
 }
 
 /** See the module comment. One per process, shared by every listener. */
@@ -332,7 +336,10 @@ export class Upload {
    */
   async receive(source: ChunkSource, hooks: TransferHooks): Promise<ReceivedPayload> {
     try {
-      this.received = await receivePayload(source, this.request.size, this.pending.stream, hooks.progress, this.deps.limits.maxUploadSize);
+      this.received = await receivePayload(source, this.request.size, this.pending.stream, hooks.progress, {
+        hasher: this.deps.uploadHasher,
+        limit: this.deps.limits.maxUploadSize,
+      });
       return this.received;
     } finally {
       hooks.payloadDone?.();
@@ -351,6 +358,8 @@ export class Upload {
     // A backend's stream fails with storage errors; a bare errno (a full
     // disk under a stream of someone else's making) is given its kind here.
     if (received.sinkError !== undefined) throw mapFsError(received.sinkError);
+    // A hash thread that died: the bytes cannot be vouched for, so none are kept (a bare 500, its cause logged).
+    if (received.hashError !== undefined) throw received.hashError;
     if (this.request.sha256 !== undefined && this.request.sha256 !== received.sha256) {
       throw new TransferError('checksum_mismatch', 'Checksum mismatch: upload discarded');
     }

@@ -1,41 +1,22 @@
-import type { ServerLimits } from '../config/defaults';
-import type { Log } from '../logging/log';
-import type { Storage } from '../storage/storage';
-import type { Clock } from '../util/clock';
-import type { Authenticator } from '../core/access';
-import type { BanList } from '../core/admission';
-import type { ServerObserver } from '../core/observer';
-import type { ServerCore } from '../core/server-core';
+import type { ServerCore, ServerCoreOptions } from '../core/server-core';
 import type { TlsCredentials } from './tls-listener';
 
-export interface FileServerOptions {
+/**
+ * How to start the native port: where to listen, TLS, and either the shared
+ * services to serve from (`core`) or what to make them from (the
+ * {@link ServerCoreOptions}: root or storage, accounts, limits, log...).
+ */
+export interface FileServerOptions extends ServerCoreOptions {
   /**
    * The shared services to serve from (storage, accounts, admission,
    * transfers, observer, limits), as other listeners use them too. Without
-   * one, the server makes its own from the options below.
+   * one, the server makes its own from the options.
    */
   core?: ServerCore;
-  /** Folder to serve; created if missing. Ignored when `storage` or `core` is given. */
-  root?: string;
   /** Address to listen on (default `0.0.0.0`). */
   host?: string;
   /** Port to listen on; 0 picks a free one (default 5002). */
   port?: number;
-  log?: Log;
-  limits?: Partial<ServerLimits>;
-  clock?: Clock;
-  storage?: Storage;
-  /** Metrics and transfer-log hooks. */
-  observer?: ServerObserver;
-  /** Checks credentials; when it says `required`, commands need AUTH first. */
-  authenticator?: Authenticator;
-  /**
-   * What sessions see before (or without) logging in; default the served
-   * root. With accounts: the anonymous view, or one that refuses everything.
-   */
-  guestStorage?: Storage;
-  /** Refuse connections from these IPs with a `429` greeting. */
-  bans?: BanList;
   /** Serve TLS only (TLS 1.2+, modern ciphers) with this certificate and key. */
   tls?: TlsCredentials;
 }

@@ -1,9 +1,11 @@
 import type { Socket } from 'node:net';
-import type { ChunkSource, ReceivedPayload } from '../core/payload';
+import type { ChunkSource } from '../core/payload';
+import type { ReceivedPayload } from '../core/upload-receiver';
 import type { Download, TransferHooks, Upload } from '../core/transfers';
 import type { FrameDecoder } from '../protocol/frame-decoder';
 import type { Timer } from '../util/clock';
 import type { SessionChannel } from './commands/command';
+import { framedPayloadSource } from './payload-source';
 import type { SessionDeps } from './session-deps';
 
 /** What the transfers need from their session. */
@@ -25,14 +27,18 @@ export interface TransferHost {
 /**
  * The payload side of a native session (the channel GET and PUT use): the
  * native framing around the shared transfer layer. Payload bytes share the
- * connection with frames, so an upload reads first what the frame decoder
- * already holds and gives back what belongs to the next frame; a small
- * download leaves corked, in one write with its header and trailer; each
- * payload runs under a stall timer. Created on a session's first command,
+ * connection with frames (see `payload-source.ts`); a small download leaves
+ * corked, in one write with its header and trailer; each payload runs under
+ * a stall timer. Created on a session's first command,
  * so idle connections never pay for it.
  */
-export class SessionTransfers implements SessionChannel, ChunkSource {
-  constructor(private readonly host: TransferHost) {}
+export class SessionTransfers implements SessionChannel {
+  /** The payload bytes of this connection (see `payload-source.ts`). */
+  private readonly source: ChunkSource;
+
+  constructor(private readonly host: TransferHost) {
+    this.source = framedPayloadSource(host.decoder, () => host.pull());
+  }
 
   send(message: object): void {
     this.host.send(message);
@@ -60,26 +66,10 @@ export class SessionTransfers implements SessionChannel, ChunkSource {
     // The client waits for `150` before sending: flush it now.
     this.host.uncork();
     try {
-      return await upload.receive(this, this.stallGuard('upload'));
+      return await upload.receive(this.source, this.stallGuard('upload'));
     } finally {
       this.host.socket.cork();
     }
-  }
-
-  /**
-   * Payload bytes: first those the frame decoder already holds (they came in
-   * the same chunk as the command), then fresh ones from the socket; bytes
-   * past `max` belong to the next frame and go back to the decoder.
-   */
-  async pull(max: number): Promise<Buffer | null> {
-    const { decoder } = this.host;
-    const buffered = decoder.takeRaw(max);
-    if (buffered) return buffered;
-    const fresh = await this.host.pull();
-    if (!fresh) return null;
-    if (fresh.length <= max) return fresh;
-    decoder.push(fresh.subarray(max));
-    return fresh.subarray(0, max);
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { ServerLimits } from '../../config/defaults';
 import type { Authenticator, Permission, SessionInfo } from '../../core/access';
-import type { ReceivedPayload } from '../../core/payload';
+import type { ReceivedPayload } from '../../core/upload-receiver';
 import type { Download, TransferParty, TransferService, Upload } from '../../core/transfers';
 import type { Log } from '../../logging/log';
 import type { Storage } from '../../storage/storage';
