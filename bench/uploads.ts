@@ -103,7 +103,7 @@ export function ddContender(file: string, dir: string, bytes: number): UploadCon
       const out = path.join(dir, `dd-${run}.bin`);
       try {
         const stderr = await new Promise<string>((resolve, reject) => {
-          execFile('dd', [`if=${file}`, `of=${out}`, 'bs=1M'], { encoding: 'utf8' }, (err, _o, e) => (err ? reject(err) : resolve(e)));
+          execFile('dd', [`if=${file}`, `of=${out}`, 'bs=1M'], { encoding: 'utf8' }, (err, _o, e) => (err ? reject(new Error(`dd failed: ${err.message}`)) : resolve(e)));
         });
         // "1073741824 bytes (1.1 GB, 1.0 GiB) copied, 1.7 s, 632 MB/s": take the seconds, not the rounded rate.
         const match = /(\d+) bytes .* copied, ([\d.]+) s/.exec(stderr);

@@ -37,8 +37,8 @@ export function parseMetrics(text: string): Sample[] {
     const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!match) throw new Error(`not a metrics line: ${line}`);
     const labels: Record<string, string> = {};
-    for (const pair of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1]!] = pair[2]!;
-    samples.push({ name: match[1]!, labels, value: Number(match[3]) });
+    for (const pair of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1]] = pair[2]!;
+    samples.push({ name: match[1], labels, value: Number(match[3]) });
   }
   return samples;
 }
@@ -50,7 +50,7 @@ export function valueOf(samples: Sample[], name: string, labels: Record<string, 
       Object.entries(labels).every(([k, v]) => s.labels[k] === v),
   );
   if (found.length !== 1) throw new Error(`${found.length} samples of ${name}${JSON.stringify(labels)}`);
-  return found[0]!.value;
+  return found[0].value;
 }
 
 /** Poll `check` until it returns a value (not undefined), at most `timeoutMs`. */

@@ -77,7 +77,7 @@ async function expectMoves(step: () => Promise<void>, moves: Record<string, numb
   const before = await counters();
   await step();
   const after = await counters();
-  const delta = Object.fromEntries(Object.keys(before).map((key) => [key, after[key]! - before[key]!]));
+  const delta = Object.fromEntries(Object.keys(before).map((key) => [key, after[key] - before[key]]));
   expect(delta).toEqual({ ...Object.fromEntries(Object.keys(before).map((key) => [key, 0])), ...moves });
 }
 

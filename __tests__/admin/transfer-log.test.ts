@@ -93,8 +93,8 @@ describe('TransferLog', () => {
       ['upload', 'failed', 'c.bin', '3', '3'],
       ['upload', 'failed', 'cut.bin', '10', '100'],
     ]);
-    expect(entries[2]!.error).toBe('Checksum mismatch: upload discarded');
-    expect(entries[3]!.error).toBeDefined();
+    expect(entries[2].error).toBe('Checksum mismatch: upload discarded');
+    expect(entries[3].error).toBeDefined();
     for (const e of entries) {
       expect(e.remote).toMatch(/^127\.0\.0\.1:\d+$/);
       expect(Number(e.duration_ms)).toBeGreaterThanOrEqual(0);

@@ -28,7 +28,7 @@ function greeting(port: number, localAddress: string): Promise<{ code: unknown; 
 
 async function main(): Promise<void> {
   const [root, ...addresses] = process.argv.slice(2);
-  const server = await FileServer.start({ root: root!, host: '::', port: 0, limits: { maxConnectionsPerIp: 2, shutdownGraceMs: 500 } });
+  const server = await FileServer.start({ root: root, host: '::', port: 0, limits: { maxConnectionsPerIp: 2, shutdownGraceMs: 500 } });
   const sockets: net.Socket[] = [];
   const codes: unknown[] = [];
   try {

@@ -51,9 +51,9 @@ describe('with a users file', () => {
       conn.close();
       expect(spy).toHaveBeenCalledTimes(2);
       const [known, unknown] = spy.mock.calls.map(([, hash]) => hash);
-      expect(unknown!.params).toEqual(known!.params);
-      expect(unknown!.params).toEqual(TEST_SCRYPT);
-      expect(unknown!.key.length).toBe(known!.key.length);
+      expect(unknown.params).toEqual(known.params);
+      expect(unknown.params).toEqual(TEST_SCRYPT);
+      expect(unknown.key.length).toBe(known.key.length);
     } finally {
       spy.mockRestore();
     }
@@ -97,7 +97,7 @@ describe('with a users file', () => {
     const text = logText(srv.log);
     expect(text).toContain('Command: AUTH alice');
     expect(text).toMatch(/WARNING .*Failed login as 'alice' from 127\.0\.0\.1/);
-    for (const secret of [ALICE.password, BOB.password, 'wrong-password', 'root-user-pass', ...hashes, ...hashes.map((h) => h.split('$')[3]!)]) {
+    for (const secret of [ALICE.password, BOB.password, 'wrong-password', 'root-user-pass', ...hashes, ...hashes.map((h) => h.split('$')[3])]) {
       expect(text).not.toContain(secret);
     }
   });

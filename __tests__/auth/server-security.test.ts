@@ -47,8 +47,8 @@ describe('prepareSecurity', () => {
     await expect(prepareSecurity({ root: dir, host: '127.0.0.1', usersFile: path.join(dir, 'nope.json') }, log)).rejects.toThrow(/no such file \(create it with: ftp-server user add/);
     await fs.writeFile(path.join(dir, 'bad.json'), '{"version":1,"users":{"alice":{"password":"plain-text!","home":"a","permissions":[]}}}');
     const err = await prepareSecurity({ root: dir, host: '127.0.0.1', usersFile: path.join(dir, 'bad.json') }, log).catch((e: Error) => e);
-    expect(String(err)).toMatch(/user 'alice': password is not a valid scrypt hash/);
-    expect(String(err)).not.toContain('plain-text!');
+    expect(String(err as Error)).toMatch(/user 'alice': password is not a valid scrypt hash/);
+    expect(String(err as Error)).not.toContain('plain-text!');
   });
 });
 
@@ -71,8 +71,8 @@ describe('server options', () => {
     [['--users', ''], /--users must not be empty/],
   ])('refuses %j with exit code 2 before listening', async (args, message) => {
     const stderr = new Text();
-    const code = await main(args as string[], { stdin: new PassThrough(), stdout: new Text(), stderr });
+    const code = await main(args, { stdin: new PassThrough(), stdout: new Text(), stderr });
     expect(code).toBe(2);
-    expect(stderr.text).toMatch(message as RegExp);
+    expect(stderr.text).toMatch(message);
   });
 });

@@ -149,6 +149,6 @@ describe('loading certificate files', () => {
     const inTwoYears = Date.now() + 2 * 365 * 24 * 3600 * 1000;
     await expect(loadTlsFiles(path.join(dir, 'cert.pem'), path.join(dir, 'key.pem'), undefined, inTwoYears)).rejects.toThrow(/expired/);
     const err = await loadTlsFiles(path.join(dir, 'cert.pem'), path.join(dir, 'other-key.pem')).catch((e: Error) => e);
-    expect(String(err)).not.toContain('PRIVATE KEY');
+    expect(String(err as Error)).not.toContain('PRIVATE KEY');
   });
 });

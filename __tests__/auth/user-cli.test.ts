@@ -87,9 +87,9 @@ it.each([
 ])('refuses %j with a clear message and leaves the file as it was', async (args, stdin, code, message) => {
   await run(user('add', 'alice', '--password-stdin'), 'alice-password');
   const before = await fs.readFile(usersFile, 'utf8');
-  const result = await run(user(...(args as string[])), stdin as string);
+  const result = await run(user(...(args)), stdin);
   expect(result.code).toBe(code);
-  expect(result.err).toMatch(message as RegExp);
+  expect(result.err).toMatch(message);
   expect(result.err).not.toContain('password-1');
   expect(await fs.readFile(usersFile, 'utf8')).toBe(before);
 });

@@ -55,7 +55,7 @@ it.each([
   [['--log-level', 'loud'], /log-level/],
   [['--no-such-option'], /Unknown argument/],
 ])('refuses %j with a clear message and exit code 2, before listening', async (args, message) => {
-  const { code, stderr, stdout } = await exited(run(args as string[]));
+  const { code, stderr, stdout } = await exited(run(args));
   expect(code).toBe(2);
   expect(stderr).toMatch(message);
   expect(stdout).not.toMatch(/listening/);

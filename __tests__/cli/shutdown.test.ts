@@ -68,7 +68,7 @@ async function until(check: () => Promise<boolean> | boolean, timeoutMs = 20_000
 async function tempSize(target: string, others: string[] = []): Promise<number> {
   const names = (await fs.readdir(path.join(dir, 'files'))).filter((n) => n !== target && !others.includes(n));
   if (names.length !== 1) return -1;
-  return (await fs.stat(path.join(dir, 'files', names[0]!)).catch(() => ({ size: -1 }))).size;
+  return (await fs.stat(path.join(dir, 'files', names[0])).catch(() => ({ size: -1 }))).size;
 }
 
 /** Every line of the log files, oldest file first. */

@@ -215,7 +215,7 @@ describe('framing on the client side', () => {
         const cuts = [0, 2, 9, reply.length - content.length - 60, reply.length - 30, reply.length];
         const send = (k: number): void => {
           if (k + 1 >= cuts.length) return;
-          socket.write(reply.subarray(cuts[k]!, cuts[k + 1]!));
+          socket.write(reply.subarray(cuts[k], cuts[k + 1]));
           setTimeout(() => send(k + 1), 5);
         };
         send(0);

@@ -39,7 +39,7 @@ test('connect reads the greeting', () => {
 test('list and stat', async () => {
   const root = await client.list();
   expect(root.map((e) => [e.name, e.type])).toEqual([['docs', 'dir'], ['hello.txt', 'file']]);
-  expect(root[1]!.size).toBe(12);
+  expect(root[1].size).toBe(12);
   expect(await client.list('docs')).toEqual([expect.objectContaining({ name: 'a.md', type: 'file', size: 4 })]);
   const entry = await client.stat('docs/a.md');
   expect(entry).toEqual(expect.objectContaining({ name: 'a.md', type: 'file', size: 4 }));

@@ -72,8 +72,8 @@ describe('HAProxy with PROXY headers in front of two nodes', () => {
     haproxy = await Haproxy.start({
       source: BALANCER,
       backends: [
-        { name: 'n1', port: nodes[0]!.port, proxyVersion: 2 },
-        { name: 'n2', port: nodes[1]!.port, proxyVersion: 1 },
+        { name: 'n1', port: nodes[0].port, proxyVersion: 2 },
+        { name: 'n2', port: nodes[1].port, proxyVersion: 1 },
       ],
     });
   });
@@ -89,7 +89,7 @@ describe('HAProxy with PROXY headers in front of two nodes', () => {
       const payload = `payload ${i} ${'x'.repeat(1000 * i)}`;
       const { localPort, reply } = await talk(haproxy.port, payload);
       const [greeting, ...rest] = reply.split('\n');
-      const match = /^(n[12]) 127\.0\.0\.1:(\d+) v([12])$/.exec(greeting!);
+      const match = /^(n[12]) 127\.0\.0\.1:(\d+) v([12])$/.exec(greeting);
       expect([greeting, match !== null]).toEqual([greeting, true]);
       expect(Number(match![2])).toBe(localPort);
       expect(rest.join('\n')).toBe(payload);
@@ -104,11 +104,11 @@ describe('HAProxy with PROXY headers in front of two nodes', () => {
   });
 
   test('a client going around HAProxy straight to a node is refused', async () => {
-    const before = nodes[0]!.accepted.length;
-    const { reply } = await talk(nodes[0]!.port, 'PROXY TCP4 198.51.100.1 127.0.0.1 1111 5002\r\nhello');
+    const before = nodes[0].accepted.length;
+    const { reply } = await talk(nodes[0].port, 'PROXY TCP4 198.51.100.1 127.0.0.1 1111 5002\r\nhello');
     expect(reply).toBe('');
-    expect(nodes[0]!.accepted.length).toBe(before);
-    expect(nodes[0]!.log.lines.map((l) => l.message)).toEqual([
+    expect(nodes[0].accepted.length).toBe(before);
+    expect(nodes[0].log.lines.map((l) => l.message)).toEqual([
       expect.stringMatching(/^Refused connection from 127\.0\.0\.1:\d+: not a trusted proxy/),
     ]);
   });

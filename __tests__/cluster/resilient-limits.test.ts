@@ -110,7 +110,7 @@ describe('ResilientLimits with a remote store that can fail (no sockets)', () =>
     clock.advance(30_000);
     remote.fail();
     expect(errors()).toHaveLength(2);
-    expect(errors()[1]!.message).toMatch(/unreachable \(connect ECONNREFUSED 127\.0\.0\.1:6379\);.*\(1 similar line suppressed\)$/);
+    expect(errors()[1].message).toMatch(/unreachable \(connect ECONNREFUSED 127\.0\.0\.1:6379\);.*\(1 similar line suppressed\)$/);
     expect(limits.failures).toBe(3);
   });
 
@@ -251,10 +251,10 @@ describe('ResilientLimits on a real redis-server that stops and comes back', () 
       await eventually(() => limits.failures >= 4, 5_000, 'reconnect attempts failing');
       const errors = () => log.lines.filter((l) => l.level === 'ERROR');
       expect(errors()).toHaveLength(1);
-      expect(errors()[0]!.message).toMatch(new RegExp(`^Redis at redis://127\\.0\\.0\\.1:${server.port} unreachable \\(`));
+      expect(errors()[0].message).toMatch(new RegExp(`^Redis at redis://127\\.0\\.0\\.1:${server.port} unreachable \\(`));
       clock.advance(60_000);
       await eventually(() => errors().length === 2, 5_000, 'the next interval\'s ERROR line');
-      expect(errors()[1]!.message).toMatch(/similar lines? suppressed\)$/);
+      expect(errors()[1].message).toMatch(/similar lines? suppressed\)$/);
 
       await limits.release('203.0.113.1'); // the local slot, given back locally
       await server.start();

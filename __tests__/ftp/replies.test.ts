@@ -130,7 +130,7 @@ describe('FEAT and HELP', () => {
     const replies = readReplies(wire);
     expect(replies).toHaveLength(1);
     expect(replies[0]?.code).toBe(214);
-    const middle = replies[0]!.lines.slice(1, -1);
+    const middle = replies[0].lines.slice(1, -1);
     expect(middle.every((row) => row.startsWith(' '))).toBe(true);
     expect(middle.join(' ').split(/\s+/).filter(Boolean).sort()).toEqual([...verbs].sort());
   });

@@ -66,8 +66,8 @@ export class Haproxy {
       const child = spawn(program, ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       const haproxy = new Haproxy(port, child, dir, exited);
-      child.stdout!.on('data', (d: Buffer) => (haproxy.output += d.toString()));
-      child.stderr!.on('data', (d: Buffer) => (haproxy.output += d.toString()));
+      child.stdout.on('data', (d: Buffer) => (haproxy.output += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (haproxy.output += d.toString()));
       try {
         await haproxy.waitListening(timeoutMs);
         return haproxy;

@@ -44,8 +44,8 @@ export async function spawnServer(
     output += data.toString('utf8');
     for (const listener of listeners) listener();
   };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const waitForOutput = (pattern: RegExp, timeoutMs: number) =>

@@ -36,7 +36,7 @@ function logFiles(): string[] {
   return fs
     .readdirSync(dir)
     .filter((name) => LOG_NAME.test(name))
-    .sort((a, b) => LOG_NAME.exec(a)![1]!.localeCompare(LOG_NAME.exec(b)![1]!) || part(a) - part(b));
+    .sort((a, b) => LOG_NAME.exec(a)![1].localeCompare(LOG_NAME.exec(b)![1]) || part(a) - part(b));
 }
 
 /** Basenames of the files the rotator's audit file says it keeps. */
@@ -83,17 +83,17 @@ it('starts a new part past the size limit, keeps only the newest files, and lose
   // ~30 KB in 1 KiB parts: the kept three are the last parts, the earlier ones were removed.
   const parts = kept.map((name) => Number(LOG_NAME.exec(name)![2] ?? 0));
   expect(parts[0]).toBeGreaterThanOrEqual(20);
-  expect(parts).toEqual([parts[0], parts[0]! + 1, parts[0]! + 2]);
-  expect(s.logFile).toBe(path.join(dir, kept[2]!));
+  expect(parts).toEqual([parts[0], parts[0] + 1, parts[0] + 2]);
+  expect(s.logFile).toBe(path.join(dir, kept[2]));
 
   // The kept parts hold one unbroken run of lines, ending with the last one written.
   const numbers = kept
     .flatMap((name) => read(name).trimEnd().split('\n'))
     .map((line) => Number(/ - INFO - line (\d{4}) x+$/.exec(line)![1]));
   expect(numbers[numbers.length - 1]).toBe(total - 1);
-  expect(numbers).toEqual(Array.from({ length: numbers.length }, (_, i) => numbers[0]! + i));
+  expect(numbers).toEqual(Array.from({ length: numbers.length }, (_, i) => numbers[0] + i));
   // Every full part ended at the first line past 1 KiB (the check runs before each write).
-  const lineBytes = Buffer.byteLength(read(kept[2]!).split('\n')[0]!) + 1;
+  const lineBytes = Buffer.byteLength(read(kept[2]).split('\n')[0]) + 1;
   for (const name of kept.slice(0, 2)) {
     const size = fs.statSync(path.join(dir, name)).size;
     expect(size).toBeGreaterThan(1024);

@@ -304,7 +304,7 @@ describe('paths through symlinks that leave the root', () => {
             const request = pathCommand(name, escaping, which);
             const reply = await conn.request(name, request);
             checkResponse(reply);
-            if (reply.code !== 403) failures.push(`${JSON.stringify(request)} -> ${reply.code} ${String(reply.message)}`);
+            if (reply.code !== 403) failures.push(`${JSON.stringify(request)} -> ${String(reply.code)} ${String(reply.message)}`);
           }
         }
       }

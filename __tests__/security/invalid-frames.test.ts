@@ -32,7 +32,7 @@ const INVALID_BODIES = [
   Buffer.from('{"type":"command"}'),
   Buffer.from('{"type":"command","command":"FROB"}'),
 ];
-const invalidFrames = (count: number) => Buffer.concat(Array.from({ length: count }, (_, i) => frameOf(INVALID_BODIES[i % INVALID_BODIES.length]!)));
+const invalidFrames = (count: number) => Buffer.concat(Array.from({ length: count }, (_, i) => frameOf(INVALID_BODIES[i % INVALID_BODIES.length])));
 /** The cheapest invalid frame: a 4-byte prefix and `[]`. */
 const CHEAPEST = frameOf(Buffer.from('[]'));
 

@@ -81,7 +81,7 @@ describe('a normal client among idle and slow-loris connections', () => {
     let newcomers = 0;
     const startedSent = lorises.map((l) => l.sent());
     const giveUp = Date.now() + 20_000;
-    while ((served < 5 || lorises.some((l, i) => l.sent() - startedSent[i]! < 3)) && Date.now() < giveUp) {
+    while ((served < 5 || lorises.some((l, i) => l.sent() - startedSent[i] < 3)) && Date.now() < giveUp) {
       await ls(normal);
       served += 1;
       const newcomer = await connect(t.port);
@@ -96,7 +96,7 @@ describe('a normal client among idle and slow-loris connections', () => {
     expect(newcomers).toBe(served);
     // The lorises really trickled meanwhile, and, still inside the frame
     // timeout, are served once their frame is whole.
-    lorises.forEach((loris, i) => expect(loris.sent() - startedSent[i]!).toBeGreaterThanOrEqual(3));
+    lorises.forEach((loris, i) => expect(loris.sent() - startedSent[i]).toBeGreaterThanOrEqual(3));
     for (const loris of lorises) {
       expect(loris.conn.closed).toBe(false);
       loris.conn.write(loris.frame.subarray(loris.sent()));
@@ -104,7 +104,7 @@ describe('a normal client among idle and slow-loris connections', () => {
     }
     // Nobody in the idle crowd was dropped, and any of them is served.
     expect(idle.filter((c) => c.closed)).toHaveLength(0);
-    for (const conn of [idle[0]!, idle[149]!, idle[299]!]) await ls(conn);
+    for (const conn of [idle[0], idle[149], idle[299]]) await ls(conn);
   });
 });
 

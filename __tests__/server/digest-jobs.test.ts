@@ -114,7 +114,7 @@ describe('downloads of a fresh big file against a real server', () => {
     expect(await victim.frame(10_000)).toMatchObject({ code: 200, size });
     // Every download of the fresh file asked the worker for the same digest: one job.
     expect(server.hashJobs).toMatchObject({ started: 1, shared: 20, refused: 0, completed: 0 });
-    ahead!.close();
+    ahead.close();
 
     const hash = createHash('sha256');
     await victim.consume(size, (piece) => hash.update(piece), 60_000);
@@ -164,7 +164,7 @@ describe('downloads of a fresh big file against a real server', () => {
     expect(server.hashJobs).toMatchObject({ started: 2, completed: 1, cancelled: 1, refused: 0 });
     const stalls = log.lines.filter((l) => l.message.startsWith('Closing connection'));
     expect(stalls).toHaveLength(1);
-    expect(stalls[0]!.label).not.toBe(victimLabel);
+    expect(stalls[0].label).not.toBe(victimLabel);
   });
 
   it('hashes inline instead of queueing when more than the bound of hashing waits ahead', async () => {
@@ -175,7 +175,7 @@ describe('downloads of a fresh big file against a real server', () => {
     const victim = await connect();
     await fastDownload(victim, 'other.bin', 48 * MiB);
     expect(server.hashJobs).toMatchObject({ started: 1, refused: 1 });
-    huge!.close();
+    huge.close();
     await until(() => server.hashJobs.cancelled === 1, 'the 2 GiB job cancelled');
   });
 });

@@ -15,7 +15,6 @@ import { AdminServer } from '../../src/admin/admin-server';
 import { METRIC_NAMES, MetricsObserver } from '../../src/admin/metrics';
 import { createSelfSigned } from '../../src/auth/self-signed';
 import { MemoryLog } from '../../src/logging/log';
-import { encodeFrame } from '../../src/protocol/frame-encoder';
 import { FrameDecoder } from '../../src/protocol/frame-decoder';
 import { FileServer } from '../../src/server/file-server';
 import type { TlsCredentials } from '../../src/server/file-server';

@@ -8,7 +8,6 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { ForbiddenError } from '../../src/protocol/errors';
 import { CHANGED_MESSAGE, HOME_CHANGED_MESSAGE, identityOf } from '../../src/storage/identity';
-import { LocalStorage } from '../../src/storage/local-storage';
 import { RootGuard } from '../../src/storage/root-guard';
 import { expectError, makeFixture, onDisk, type StorageFixture } from './storage-fixture';
 import { localStrings } from './storage-fixture';

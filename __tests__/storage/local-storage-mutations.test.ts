@@ -3,13 +3,11 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
-  BadRequestError,
   ConflictError,
   ForbiddenError,
   InsufficientStorageError,
   NotFoundError,
 } from '../../src/protocol/errors';
-import type { LocalStorage } from '../../src/storage/local-storage';
 import { isTempUploadName } from '../../src/storage/path-rules';
 import { TempUpload } from '../../src/storage/temp-files';
 import { expectError, makeFixture, onDisk, type StorageFixture } from './storage-fixture';

@@ -5,7 +5,6 @@ import {
   BadRequestError,
   ConflictError,
   ForbiddenError,
-  InsufficientStorageError,
   NotFoundError,
 } from '../../src/protocol/errors';
 import { toNativeError } from '../../src/server/replies';

@@ -4,11 +4,9 @@
  * still work. Real files and links in a temp folder.
  */
 import { promises as fsp } from 'node:fs';
-import * as path from 'node:path';
 import { ForbiddenError } from '../../src/protocol/errors';
 import { MESSAGES } from '../../src/storage/fs-errors';
 import { assertMoveKeepsLinksInside, resolveAfterMove } from '../../src/storage/link-check';
-import { LocalStorage } from '../../src/storage/local-storage';
 import { expectError, makeFixture, onDisk, type StorageFixture } from './storage-fixture';
 import type { StringPathStorage } from './storage-fixture';
 

@@ -115,7 +115,7 @@ export async function expectError(
     caught = err;
   }
   if (caught === undefined) throw new Error(`expected ${errorClass.name} (${code}), but it succeeded`);
-  if (!(caught instanceof StorageError || caught instanceof AuthError)) throw caught;
+  if (!(caught instanceof StorageError || caught instanceof AuthError)) throw caught instanceof Error ? caught : new Error('a non-Error was thrown');
   expect(toNativeError(caught).code).toBe(code);
   expect(caught.message).not.toContain(os.tmpdir());
   return caught;

@@ -8,7 +8,6 @@ import { ConflictError, ForbiddenError, InsufficientStorageError, TooLargeError 
 import { MESSAGES } from '../../src/storage/fs-errors';
 import { entryBytes, listFolder } from '../../src/storage/listing';
 import { PathResolver } from '../../src/storage/resolver';
-import { LocalStorage } from '../../src/storage/local-storage';
 import { isTempUploadName } from '../../src/storage/path-rules';
 import { StorageRegistry } from '../../src/storage/registry';
 import { expectError, makeFixture, onDisk, type StorageFixture } from './storage-fixture';

@@ -107,7 +107,7 @@ export class Accounts implements Authenticator {
       const home = normaliseHome(options.anonymous.home ?? '/');
       const storage = await homes.storageFor(home);
       anonymousStorage = new PermissionStorage(storage, new Set(anonymousPermissions), 'anonymous users (log in with AUTH)');
-      const exposed = directory?.names.filter((n) => isUnder(directory!.users.get(n)!.home, home)) ?? [];
+      const exposed = directory?.names.filter((n) => isUnder(directory.users.get(n)!.home, home)) ?? [];
       if (exposed.length > 0) {
         log.warn(`Anonymous users can ${anonymousPermissions.join('/') || 'see'} the home folders of: ${exposed.join(', ')} (set --anonymous-home to a folder of its own)`);
       }

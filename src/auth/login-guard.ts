@@ -127,7 +127,7 @@ export class LoginGuard {
     }
     this.ips.set(key, record);
     const horizon = now - this.policy.windowMs;
-    while (record.failures.length > 0 && record.failures[0]! <= horizon) record.failures.shift();
+    while (record.failures.length > 0 && record.failures[0] <= horizon) record.failures.shift();
     record.failures.push(now);
     // Keep the list bounded even with bans off: older entries add nothing.
     const keep = Math.max(this.policy.maxFailures, 32);

@@ -67,8 +67,8 @@ export function parsePasswordHash(encoded: string): PasswordHash | undefined {
   } catch {
     return undefined;
   }
-  const salt = Buffer.from(match[4]!, 'base64');
-  const key = Buffer.from(match[5]!, 'base64');
+  const salt = Buffer.from(match[4], 'base64');
+  const key = Buffer.from(match[5], 'base64');
   if (salt.length < 8 || key.length < KEY_BYTES) return undefined;
   return { params, salt, key };
 }

@@ -218,7 +218,7 @@ function addCommand(parser: Argv, spec: CommandSpec): Argv {
 function normaliseCommandWord(argv: readonly string[]): string[] {
   const out = argv.map((word) => (word === '-' ? DASH : word));
   for (let i = 0; i < out.length; i += 1) {
-    const word = out[i]!;
+    const word = out[i];
     if (word === '--') break;
     if (word.startsWith('-')) {
       if (VALUE_OPTIONS.has(word)) i += 1;

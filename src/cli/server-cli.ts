@@ -7,10 +7,10 @@ import { createServerLog } from '../logging/winston-log';
 import { FileServer } from '../server/file-server';
 import { prepareSecurity } from '../auth/server-security';
 import type { PromptInput } from '../client/ui/hidden-prompt';
-import { declareCertCommand, runCertCommand, type CertArgs } from './cert-cli';
+import { declareCertCommand, runCertCommand } from './cert-cli';
 import { declareServerOptions, toServerSettings, UsageError, type ServerSettings } from './server-options';
-import { declareStatusCommand, runStatusCommand, type StatusArgs } from './status-cli';
-import { declareUserCommand, runUserCommand, type UserArgs } from './user-cli';
+import { declareStatusCommand, runStatusCommand } from './status-cli';
+import { declareUserCommand, runUserCommand } from './user-cli';
 
 /** Exit code for bad command-line values. */
 const EXIT_USAGE = 2;
@@ -44,7 +44,7 @@ export async function main(argv: string[], io: ServerCliIo = { stdin: process.st
         return declared;
       }, (args) => {
         if (args['print-config']) {
-          subcommand = async () => printConfig(args as unknown as Record<string, unknown>, config!, io);
+          subcommand = async () => printConfig(args, config!, io);
           return;
         }
         settings = toServerSettings(args);
@@ -52,13 +52,13 @@ export async function main(argv: string[], io: ServerCliIo = { stdin: process.st
       })
       .command('status', 'Print sessions, transfers in flight and totals from the admin endpoint', (y) =>
         declareStatusCommand(y, { argv, env: process.env, cwd: process.cwd() }), (args) => {
-        subcommand = () => runStatusCommand(args as unknown as StatusArgs, io);
+        subcommand = () => runStatusCommand(args, io);
       })
       .command('user <action> [name]', 'Manage accounts: add, passwd, del, list, set', (y) => declareUserCommand(y), (args) => {
-        subcommand = () => runUserCommand(args as unknown as UserArgs, io);
+        subcommand = () => runUserCommand(args, io);
       })
       .command('cert', 'Write a self-signed cert.pem and key.pem for --tls-cert/--tls-key', (y) => declareCertCommand(y), (args) => {
-        subcommand = () => runCertCommand(args as unknown as CertArgs, io);
+        subcommand = () => runCertCommand(args, io);
       })
       .strict()
       .exitProcess(false)

@@ -116,7 +116,7 @@ export async function statusMain(
         }
       });
     if (helped) return STATUS_EXIT.accepting;
-    args = parsed as unknown as StatusArgs;
+    args = parsed;
   } catch (err) {
     io.stderr.write(`ftp-server status: ${messageOf(err)}\n`);
     return STATUS_EXIT.usage;

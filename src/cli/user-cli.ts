@@ -138,8 +138,8 @@ async function list(file: string, io: UserCliIo): Promise<number> {
     return 0;
   }
   const head = ['USER', 'HOME', 'PERMISSIONS'] as const;
-  const width = [0, 1].map((i) => Math.max(head[i]!.length, ...rows.map((r) => r[i]!.length)));
-  for (const row of [head, ...rows]) io.stdout.write(`${row[0].padEnd(width[0]!)}  ${row[1].padEnd(width[1]!)}  ${row[2]}\n`);
+  const width = [0, 1].map((i) => Math.max(head[i].length, ...rows.map((r) => r[i].length)));
+  for (const row of [head, ...rows]) io.stdout.write(`${row[0].padEnd(width[0])}  ${row[1].padEnd(width[1])}  ${row[2]}\n`);
   return 0;
 }
 

@@ -196,12 +196,12 @@ export class Connection {
    */
   private takeFrame(): ReturnType<FrameDecoder['next']> {
     if (this.chunkBytes < LENGTH_PREFIX_BYTES) return null;
-    let head = this.chunks[0]!;
+    let head = this.chunks[0];
     if (head.length < LENGTH_PREFIX_BYTES) head = Buffer.concat(this.chunks, Math.min(this.chunkBytes, 64));
     const length = head.readUInt32BE(0);
     const valid = length >= 2 && length <= this.maxFrameBytes;
     if (valid && this.chunkBytes < LENGTH_PREFIX_BYTES + length) return null;
-    this.decoder.push(this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.chunkBytes));
+    this.decoder.push(this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.chunkBytes));
     this.chunks = [];
     this.chunkBytes = 0;
     const frame = this.decoder.next();

@@ -178,7 +178,7 @@ export class FtpClient {
    */
   private run<T>(task: (conn: Connection) => Promise<T>, evenIfClosed = false): Promise<T> {
     const result = this.tail.then(() => {
-      if (this.conn.closed && !evenIfClosed) throw this.conn.closeReason;
+      if (this.conn.closed && !evenIfClosed) throw this.conn.closeReason ?? new FtpError('network', 'the connection is closed');
       return task(this.conn);
     });
     this.tail = result.catch(() => undefined);

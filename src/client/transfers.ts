@@ -75,7 +75,7 @@ export interface PutResult {
 /** Ask for `remote` and stream its payload into `dest`, then check the trailer. */
 export async function getOverWire(conn: Connection, remote: string, dest: Writable, options: GetOptions): Promise<GetResult> {
   const offset = options.offset ?? 0;
-  if (!isCount(offset)) throw new FtpError('bad_request', `invalid offset ${offset}`);
+  if (!isCount(offset)) throw new FtpError('bad_request', `invalid offset ${String(offset)}`);
   const request: Record<string, unknown> = { type: 'command', command: 'GET', filename: remote, offset };
   if (options.ifVersion !== undefined) request.if_version = options.ifVersion;
   await conn.send(request);
@@ -86,7 +86,7 @@ export async function getOverWire(conn: Connection, remote: string, dest: Writab
   const sentOffset = reply.fields.offset ?? offset;
   if (!isCount(size) || sentOffset !== offset || size < offset) {
     // Without a trustworthy byte count the payload's end cannot be found.
-    throw conn.close(new FtpError('protocol', `bad GET header from the server (size ${String(size)}, offset ${String(sentOffset)})`));
+    throw conn.close(new FtpError('protocol', `bad GET header from the server (size ${String(size)}, offset ${JSON.stringify(sentOffset)})`));
   }
   const version = acceptableVersion(reply.fields.version);
   if (options.ifVersion !== undefined && version !== options.ifVersion) {
@@ -150,7 +150,7 @@ export async function getOverWire(conn: Connection, remote: string, dest: Writab
 export async function putOverWire(
   conn: Connection, remote: string, source: Readable, size: number, options: PutOptions,
 ): Promise<PutResult> {
-  if (!isCount(size)) throw new FtpError('bad_request', `invalid size ${size}`);
+  if (!isCount(size)) throw new FtpError('bad_request', `invalid size ${String(size)}`);
   const request: Record<string, unknown> = { type: 'command', command: 'PUT', filename: remote, size };
   if (options.sha256 !== undefined) request.sha256 = options.sha256;
   await conn.send(request);
@@ -189,7 +189,7 @@ export async function putOverWire(
     throw new FtpError('integrity', `${remote}: the server stored bytes that hash to ${echoed.slice(0, 12)}…, not ${digest.slice(0, 12)}…`);
   }
   if (done.fields.bytes_received !== undefined && done.fields.bytes_received !== size) {
-    throw new FtpError('integrity', `${remote}: the server received ${String(done.fields.bytes_received)} of ${size} bytes`);
+    throw new FtpError('integrity', `${remote}: the server received ${JSON.stringify(done.fields.bytes_received)} of ${size} bytes`);
   }
   return { bytes: size, sha256: digest };
 }
@@ -201,7 +201,7 @@ function writeChunk(dest: Writable, chunk: Buffer): Promise<void> {
   }
   if (dest.write(chunk)) return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const done = (err?: unknown): void => {
+    const done = (err?: Error): void => {
       dest.off('drain', onDrain);
       dest.off('close', onClose);
       if (err) reject(err); else resolve();

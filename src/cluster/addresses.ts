@@ -76,7 +76,7 @@ export class TrustedProxies {
   includes(address: string | undefined): boolean {
     if (address === undefined) return false;
     if (isIPv4(address)) return this.blocks.check(address, 'ipv4');
-    if (isIPv6(address)) return this.blocks.check(address.split('%')[0]!, 'ipv6');
+    if (isIPv6(address)) return this.blocks.check(address.split('%')[0], 'ipv6');
     return false;
   }
 }

@@ -122,6 +122,6 @@ export class MemoryLimits implements SharedLimits {
 /** Drop times at or before `horizon` from the front of an oldest-first list. */
 function trim(times: number[], horizon: number): void {
   let drop = 0;
-  while (drop < times.length && times[drop]! <= horizon) drop += 1;
+  while (drop < times.length && times[drop] <= horizon) drop += 1;
   if (drop > 0) times.splice(0, drop);
 }

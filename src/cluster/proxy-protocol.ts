@@ -110,7 +110,7 @@ function decodeV1(bytes: Buffer): ProxyDecodeStep {
   if (!bytes.subarray(0, prefix).equals(V1_PREFIX.subarray(0, prefix))) return fail('not a PROXY protocol header');
   const scan = Math.min(bytes.length, V1_MAX_BYTES);
   for (let i = 0; i < scan; i += 1) {
-    const byte = bytes[i]!;
+    const byte = bytes[i];
     if (byte === CR) {
       // The CRLF itself must fit within the 107 bytes.
       if (i + 2 > V1_MAX_BYTES) break;
@@ -136,11 +136,11 @@ function finishV1(bytes: Buffer, cr: number): ProxyDecodeStep {
   const family: IpFamily | undefined = fields[1] === 'TCP4' ? 'IPv4' : fields[1] === 'TCP6' ? 'IPv6' : undefined;
   if (!family) return fail('v1 protocol is not TCP4, TCP6 or UNKNOWN');
   if (fields.length !== 6) return fail('v1 line does not have exactly 6 fields');
-  const source = canonicalIp(fields[2]!, family);
-  const destination = canonicalIp(fields[3]!, family);
+  const source = canonicalIp(fields[2], family);
+  const destination = canonicalIp(fields[3], family);
   if (!source || !destination) return fail(`v1 address is not a valid ${family} address`);
-  const sourcePort = parsePort(fields[4]!);
-  const destinationPort = parsePort(fields[5]!);
+  const sourcePort = parsePort(fields[4]);
+  const destinationPort = parsePort(fields[5]);
   if (sourcePort === undefined || destinationPort === undefined) return fail('v1 port is not a number in 0-65535');
   return done({
     version: 1,
@@ -159,9 +159,9 @@ function parsePort(text: string): number | undefined {
 function decodeV2(bytes: Buffer, maxHeaderBytes: number): ProxyDecodeStep {
   const signature = Math.min(bytes.length, V2_SIGNATURE.length);
   if (!bytes.subarray(0, signature).equals(V2_SIGNATURE.subarray(0, signature))) return fail('not a PROXY protocol header');
-  if (bytes.length > 12 && bytes[12]! >> 4 !== 2) return fail('v2 version is not 2');
-  if (bytes.length > 12 && (bytes[12]! & 0x0f) > 1) return fail('v2 command is neither LOCAL nor PROXY');
-  if (bytes.length > 13 && (bytes[13]! >> 4 > 3 || (bytes[13]! & 0x0f) > 2)) return fail('v2 address family or transport is undefined');
+  if (bytes.length > 12 && bytes[12] >> 4 !== 2) return fail('v2 version is not 2');
+  if (bytes.length > 12 && (bytes[12] & 0x0f) > 1) return fail('v2 command is neither LOCAL nor PROXY');
+  if (bytes.length > 13 && (bytes[13] >> 4 > 3 || (bytes[13] & 0x0f) > 2)) return fail('v2 address family or transport is undefined');
   if (bytes.length < V2_FIXED_BYTES) return NEED_MORE;
   const total = V2_FIXED_BYTES + bytes.readUInt16BE(14);
   if (total > maxHeaderBytes) return fail(`v2 header of ${total} bytes is over the limit of ${maxHeaderBytes}`);
@@ -170,9 +170,9 @@ function decodeV2(bytes: Buffer, maxHeaderBytes: number): ProxyDecodeStep {
   const done = (header: ProxyHeader): ProxyDecodeStep => ({ state: 'done', header, headerBytes: total, rest: bytes.subarray(total) });
   // LOCAL: the proxy speaking for itself; the spec says to ignore the
   // address block whatever family it claims.
-  if ((bytes[12]! & 0x0f) === 0) return done({ version: 2, command: 'local' });
-  const family = bytes[13]! >> 4;
-  const transport = bytes[13]! & 0x0f;
+  if ((bytes[12] & 0x0f) === 0) return done({ version: 2, command: 'local' });
+  const family = bytes[13] >> 4;
+  const transport = bytes[13] & 0x0f;
   // Valid combinations this server does not map (UNSPEC, UNIX, UDP) fall
   // back to the socket's own addresses, as the spec asks.
   if ((family !== 1 && family !== 2) || transport !== 1) return done({ version: 2, command: 'unknown' });

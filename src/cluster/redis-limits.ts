@@ -52,7 +52,7 @@ export interface RedisLimitsOptions {
   connectTimeoutMs?: number;
   commandTimeoutMs?: number;
   /** Delay before reconnect attempt `n` (1, 2, ...). Default: 250 ms steps up to 2 s, forever. */
-  retryDelayMs?(attempt: number): number;
+  retryDelayMs?: (attempt: number) => number;
   /** Runs the lease timer. */
   clock: Clock;
   /** Every failure: a command that failed, a connection lost or refused. Must not throw. */
@@ -308,7 +308,7 @@ export class RedisLimits implements SharedLimits {
       let leaseHeld = true;
       for (let i = 0; i < keys.length; i += BATCH) {
         const batch = keys.slice(i, i + BATCH);
-        if (i > 0) batch.unshift(keys[0]!);
+        if (i > 0) batch.unshift(keys[0]);
         leaseHeld = (await this.redis.ftpRefresh(batch.length, ...batch, this.leaseMs)) === 1 && leaseHeld;
       }
       // The lease had lapsed (a stalled process): other nodes may have dropped our counts.

@@ -138,7 +138,7 @@ export function locateConfigFile(
 ): { file: string; explicit: boolean } | undefined {
   let named: string | undefined;
   for (let i = 0; i < argv.length; i += 1) {
-    const token = argv[i]!;
+    const token = argv[i];
     if (token === '--') break;
     if (token === '--config') named = argv[i + 1];
     else if (token.startsWith('--config=')) named = token.slice('--config='.length);
@@ -156,15 +156,15 @@ export function locateConfigFile(
 function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i += 1) {
-    let diagonal = row[0]!;
+    let diagonal = row[0];
     row[0] = i;
     for (let j = 1; j <= b.length; j += 1) {
-      const above = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      const above = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
       diagonal = above;
     }
   }
-  return row[b.length]!;
+  return row[b.length];
 }
 
 function describeValue(value: unknown): string {

@@ -193,16 +193,18 @@ export class HashWorker {
   /** Hand the oldest queued job to the worker when it is free. */
   private dispatch(): void {
     if (this.running) return;
-    const next = this.jobs.values().next().value as Job | undefined;
+    const next = this.jobs.values().next().value;
     if (!next) return;
     const worker = this.start();
     next.state = 'running';
-    next.reader = next.waiters.values().next().value as Waiter;
+    // A queued job always has a waiter: the last one to leave cancels it.
+    const reader = next.waiters.values().next().value as Waiter;
+    next.reader = reader;
     this.running = next;
     this.figures.started += 1;
     // Only a job in flight keeps the worker (and so the process) alive.
     worker.ref();
-    worker.postMessage({ id: next.id, fd: next.reader.fd, start: next.start, end: next.end, cancel: next.cancel });
+    worker.postMessage({ id: next.id, fd: reader.fd, start: next.start, end: next.end, cancel: next.cancel });
   }
 
   /** Take a job out of the queue for good, settle it, and start the next. */

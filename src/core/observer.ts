@@ -81,6 +81,8 @@ export function safeObserver(observer: ServerObserver, log: Log, clock: Clock): 
   };
   const call = <A extends unknown[]>(hook: Hook, args: A): void => {
     try {
+      // Called with the observer as `this` just below.
+      // eslint-disable-next-line @typescript-eslint/unbound-method
       const fn = observer[hook] as ((...a: A) => unknown) | undefined;
       const result = fn?.apply(observer, args);
       if (result instanceof Promise) result.catch((err: unknown) => failed(hook, err));

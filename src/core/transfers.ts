@@ -44,9 +44,9 @@ export interface TransferParty {
 /** What moves a transfer's timers along: every chunk, and the end of the payload. */
 export interface TransferHooks {
   /** Bytes moved (push back the stall and idle deadlines). */
-  progress(bytes: number): void;
+  progress: (bytes: number) => void;
   /** The last payload byte is out: what follows (waiting for a digest) is not a stall. */
-  payloadDone?(): void;
+  payloadDone?: () => void;
 }
 
 /**
@@ -359,7 +359,9 @@ export class Upload {
     // disk under a stream of someone else's making) is given its kind here.
     if (received.sinkError !== undefined) throw mapFsError(received.sinkError);
     // A hash thread that died: the bytes cannot be vouched for, so none are kept (a bare 500, its cause logged).
-    if (received.hashError !== undefined) throw received.hashError;
+    if (received.hashError !== undefined) {
+      throw received.hashError instanceof Error ? received.hashError : new Error('hashing failed');
+    }
     if (this.request.sha256 !== undefined && this.request.sha256 !== received.sha256) {
       throw new TransferError('checksum_mismatch', 'Checksum mismatch: upload discarded');
     }

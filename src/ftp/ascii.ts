@@ -39,7 +39,7 @@ export class LfToCrlf extends Transform {
       parts.push(chunk.subarray(start, lf), CRLF);
       start = lf + 1;
     }
-    this.lastByte = chunk[chunk.length - 1] as number;
+    this.lastByte = chunk[chunk.length - 1];
     if (parts.length === 0) return done(null, chunk);
     parts.push(chunk.subarray(start));
     done(null, Buffer.concat(parts));

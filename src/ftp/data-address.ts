@@ -59,8 +59,8 @@ export function canonicalIp(text: string): string | undefined {
   if (!v6) return undefined;
   const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(v6);
   if (!mapped) return v6;
-  const high = parseInt(mapped[1] as string, 16);
-  const low = parseInt(mapped[2] as string, 16);
+  const high = parseInt(mapped[1], 16);
+  const low = parseInt(mapped[2], 16);
   return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
 }
 
@@ -80,7 +80,7 @@ export function parsePortArgument(arg: string): DataAddress | AddressError {
     return { error: 'syntax', message: 'PORT needs h1,h2,h3,h4,p1,p2 (six numbers 0-255)' };
   }
   const n = fields.map(Number);
-  const port = (n[4] as number) * 256 + (n[5] as number);
+  const port = (n[4]) * 256 + (n[5]);
   if (port === 0) return { error: 'syntax', message: 'PORT: port 0 is not valid' };
   return { host: n.slice(0, 4).join('.'), port, family: 4 };
 }
@@ -94,7 +94,7 @@ export function parseEprtArgument(arg: string): DataAddress | AddressError {
   const syntax: AddressError = { error: 'syntax', message: 'EPRT needs |proto|address|port|' };
   const d = arg.charCodeAt(0);
   if (!(d >= 33 && d <= 126)) return syntax;
-  const fields = arg.split(arg[0] as string);
+  const fields = arg.split(arg[0]);
   if (fields.length !== 5 || fields[0] !== '' || fields[4] !== '') return syntax;
   const [, proto, address, portText] = fields as [string, string, string, string, string];
   const port = parsePort(portText);

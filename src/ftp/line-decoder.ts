@@ -135,9 +135,9 @@ export class LineDecoder {
   /** The next decoded line or event, or `null` when the pushed bytes are used up. */
   next(): DecodedLine | null {
     while (this.chunks.length > 0) {
-      const chunk = this.chunks[0] as Buffer;
+      const chunk = this.chunks[0];
       while (this.offset < chunk.length) {
-        const byte = chunk[this.offset++] as number;
+        const byte = chunk[this.offset++];
         this.unread--;
         const result = this.step(byte);
         if (result) {
@@ -296,7 +296,7 @@ export class LineDecoder {
 function isAbor(line: Buffer): boolean {
   for (let i = 0; i < ABOR.length; i++) {
     // Clearing bit 5 upper-cases ASCII letters; ABOR has no other bytes.
-    if (((line[i] as number) & 0xdf) !== ABOR[i]) return false;
+    if (((line[i]) & 0xdf) !== ABOR[i]) return false;
   }
   return true;
 }

@@ -60,7 +60,7 @@ function modeString(entry: ListingEntry, access: ListingAccess): string {
  * names always, whatever the server's locale.
  */
 export function listDate(mtime: Date, now: Date): string {
-  const month = MONTHS[mtime.getUTCMonth()] as string;
+  const month = MONTHS[mtime.getUTCMonth()];
   const day = String(mtime.getUTCDate()).padStart(2, ' ');
   const age = now.getTime() - mtime.getTime();
   if (age >= 0 && age < SIX_MONTHS_MS) {
@@ -99,7 +99,7 @@ export function splitListArguments(arg: string): { options: string[]; path: stri
     }
     const word = /^-([A-Za-z1]+)(?: |$)/.exec(rest);
     if (!word) break;
-    options.push(...(word[1] as string));
+    options.push(...(word[1]));
     rest = rest.slice(word[0].length);
   }
   return { options, path: rest === '' ? undefined : rest };

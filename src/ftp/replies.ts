@@ -41,8 +41,8 @@ export function formatReply(code: ReplyCode, text: string | readonly string[]): 
   checkCode(code);
   const lines = splitLines(text).map(escapeCr);
   if (lines.length === 1) return `${code} ${lines[0]}\r\n`;
-  const first = lines[0] as string;
-  const last = lines[lines.length - 1] as string;
+  const first = lines[0];
+  const last = lines[lines.length - 1];
   const middle = lines.slice(1, -1).map((line) => (/^\d/.test(line) ? ` ${line}` : line));
   return [`${code}-${first}`, ...middle, `${code} ${last}`].join('\r\n') + '\r\n';
 }
@@ -58,7 +58,7 @@ export function quotePath257(path: string): string {
 /** Undo {@link quotePath257} on the start of a 257 text; `undefined` when it is not quoted. For tests and clients. */
 export function unquotePath257(text: string): string | undefined {
   const match = /^"((?:[^"]|"")*)"(?!")/.exec(text);
-  return match ? (match[1] as string).replace(/""/g, '"') : undefined;
+  return match ? (match[1]).replace(/""/g, '"') : undefined;
 }
 
 /**

@@ -58,7 +58,7 @@ export function levelName(level: string): string {
 
 // Line breaks, other C0/C1 controls (ESC drives terminals) and the Unicode
 // line separators. Tab is left alone: it cannot start a forged record.
-// eslint-disable-next-line no-control-regex
+ 
 const UNSAFE = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]/g;
 
 function escapeChar(c: string): string {

@@ -79,11 +79,11 @@ const SHAPES: Shape[] = [
   [/^Client (\S+) requested disconnect$/, (m) => ({ event: 'quit', remote: m[1] })],
   [
     /^New connection from (\S+)\. Active connections: (\d+)$/,
-    (m) => ({ event: 'connection_opened', remote: m[1], session: sessionOf(m[1]!), active: num(m[2]) }),
+    (m) => ({ event: 'connection_opened', remote: m[1], session: sessionOf(m[1]), active: num(m[2]) }),
   ],
   [
     /^Connection closed for (\S+) \((.*)\)\. Active connections: (\d+)$/,
-    (m) => ({ event: 'connection_closed', remote: m[1], session: sessionOf(m[1]!), reason: m[2], active: num(m[3]) }),
+    (m) => ({ event: 'connection_closed', remote: m[1], session: sessionOf(m[1]), reason: m[2], active: num(m[3]) }),
   ],
   [
     /^Refused connection from (\S+): (.*) \((\d{3})\)(?: \(.*\))?$/,
@@ -112,7 +112,7 @@ export function describeMessage(label: string, message: string): MessageFields {
   const base: MessageFields = {
     event: 'message',
     session: fromLabel ? label : null,
-    remote: fromLabel ? fromLabel[1]! : null,
+    remote: fromLabel ? fromLabel[1] : null,
   };
   for (const [pattern, fields] of SHAPES) {
     const match = pattern.exec(message);

@@ -37,7 +37,7 @@ export const TRANSFER_LOG_FILE = 'transfers.log';
 /** One parsed line, as {@link parseTransferLine} returns it. */
 export type TransferLogEntry = Record<(typeof TRANSFER_LOG_COLUMNS)[number], string | undefined>;
 
-// eslint-disable-next-line no-control-regex
+ 
 const SPECIAL = /[\\\x00-\x1f\x7f-\x9f\u2028\u2029]/g;
 
 function escapeField(value: string | undefined): string {
@@ -97,7 +97,7 @@ export function parseTransferLine(line: string): TransferLogEntry | undefined {
   if (fields.length < TRANSFER_LOG_COLUMNS.length || line === TRANSFER_LOG_HEADER) return undefined;
   const entry = {} as TransferLogEntry;
   TRANSFER_LOG_COLUMNS.forEach((column, i) => {
-    entry[column] = unescapeField(fields[i]!);
+    entry[column] = unescapeField(fields[i]);
   });
   return entry;
 }

@@ -74,7 +74,7 @@ export class FrameDecoder {
    */
   takeRaw(max: number): Buffer | null {
     if (max <= 0 || this.buffered === 0) return null;
-    const first = this.chunks[0] as Buffer;
+    const first = this.chunks[0];
     const n = Math.min(max, first.length - this.offset);
     const bytes = first.subarray(this.offset, this.offset + n);
     this.consume(n);
@@ -83,7 +83,7 @@ export class FrameDecoder {
 
   /** The first `n` buffered bytes as one buffer (joined only if they span chunks). */
   private peek(n: number): Buffer {
-    const first = this.chunks[0] as Buffer;
+    const first = this.chunks[0];
     if (first.length - this.offset >= n) return first.subarray(this.offset, this.offset + n);
     const joined = Buffer.concat([first.subarray(this.offset), ...this.chunks.slice(1)]);
     // Keep the joined bytes so the next peek does not join them again.
@@ -96,7 +96,7 @@ export class FrameDecoder {
     this.buffered -= n;
     let left = n;
     while (left > 0) {
-      const first = this.chunks[0] as Buffer;
+      const first = this.chunks[0];
       const available = first.length - this.offset;
       if (left < available) {
         this.offset += left;

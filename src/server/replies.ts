@@ -68,11 +68,11 @@ export function isExpectedFailure(err: unknown): boolean {
 export function toNativeError(err: unknown): ProtocolError {
   if (err instanceof ProtocolError) return err;
   if (err instanceof StorageError) {
-    return OPAQUE.has(err.kind) ? new ProtocolError(500, CODE_TEXT[500] as string) : new ProtocolError(STORAGE_CODES[err.kind], err.message);
+    return OPAQUE.has(err.kind) ? new ProtocolError(500, CODE_TEXT[500]) : new ProtocolError(STORAGE_CODES[err.kind], err.message);
   }
   if (err instanceof AuthError) return new ProtocolError(AUTH_CODES[err.kind], err.message);
   if (err instanceof TransferError) return new ProtocolError(TRANSFER_CODES[err.kind], err.message);
-  return new ProtocolError(500, CODE_TEXT[500] as string);
+  return new ProtocolError(500, CODE_TEXT[500]);
 }
 
 /** The greeting code of a refused connection: the server is full (503), or this address is over a limit (429). */

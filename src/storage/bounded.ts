@@ -25,7 +25,7 @@ export async function mapBounded<T, R>(
     while (!failed && next < items.length) {
       const index = next++;
       try {
-        results[index] = await fn(items[index] as T, index);
+        results[index] = await fn(items[index], index);
       } catch (err) {
         if (!failed) {
           failed = true;

@@ -40,7 +40,7 @@ export const MESSAGES = Object.freeze({
 /** The `errno` code of a Node fs error (`'ENOENT'`…), or undefined. */
 export function errnoCode(err: unknown): string | undefined {
   if (typeof err === 'object' && err !== null && 'code' in err) {
-    const code = (err as { code: unknown }).code;
+    const code = (err).code;
     if (typeof code === 'string') return code;
   }
   return undefined;

@@ -27,7 +27,7 @@ export async function renameLocal(tree: LocalTree, from: StoragePath, to: Storag
   if (!sourceIsDir && !source.stats.isFile()) throw new StorageError('forbidden', MESSAGES.notRegular);
   if (to.length === 0) throw new StorageError('exists', MESSAGES.exists);
   const folder = await tree.parentForCreate(to);
-  const dest = await tree.resolver.inspect(folder.real, to[to.length - 1] as string);
+  const dest = await tree.resolver.inspect(folder.real, to[to.length - 1]);
   if (dest.path === source.path) return;
   if (dest.kind !== 'none') {
     if (dest.stats.isDirectory()) throw new StorageError('exists', MESSAGES.exists);

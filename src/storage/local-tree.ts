@@ -19,7 +19,7 @@ export type Located = Exclude<NameInfo, { kind: 'none' }> & { parent: PinnedFold
 
 /** The last part of a non-empty path. */
 export function lastPart(parts: StoragePath): string {
-  return parts[parts.length - 1] as string;
+  return parts[parts.length - 1];
 }
 
 /** Name lookups under one root, each confined by `resolver` and re-checked by `guard`. */

@@ -83,7 +83,7 @@ export class PathResolver {
   private async walk(parts: readonly string[]): Promise<Resolution> {
     let current = this.root;
     for (let index = 0; index < parts.length; index++) {
-      const candidate = path.join(current, parts[index] as string);
+      const candidate = path.join(current, parts[index]);
       let stats: Stats;
       try {
         stats = await fsp.lstat(candidate);

@@ -26,10 +26,10 @@ export function normaliseIp(address: string | undefined): string {
 export function addressKey(address: string): string {
   const ip = normaliseIp(address);
   if (!ip.includes(':')) return ip;
-  const groups = ipv6Groups(ip.split('%')[0]!);
+  const groups = ipv6Groups(ip.split('%')[0]);
   if (!groups) return ip;
   if (groups.slice(0, 6).join() === [0x64, 0xff9b, 0, 0, 0, 0].join()) {
-    return `${groups[6]! >> 8}.${groups[6]! & 255}.${groups[7]! >> 8}.${groups[7]! & 255}`;
+    return `${groups[6] >> 8}.${groups[6] & 255}.${groups[7] >> 8}.${groups[7] & 255}`;
   }
   return `${groups
     .slice(0, 4)

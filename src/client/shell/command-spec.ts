@@ -72,7 +72,7 @@ export function parseInput(spec: CommandSpec, words: readonly string[]): Command
     if (!flagsDone && word === '--') {
       flagsDone = true;
     } else if (!flagsDone && word.startsWith('--') && word.length > 2) {
-      const short = Object.keys(spec.flags).find((k) => spec.flags[k]!.long === word.slice(2));
+      const short = Object.keys(spec.flags).find((k) => spec.flags[k].long === word.slice(2));
       if (!short) throw new UsageError(`unknown option ${word}; usage: ${usageOf(spec)}`);
       flags.add(short);
     } else if (!flagsDone && word.startsWith('-') && word.length > 1) {

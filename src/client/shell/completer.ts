@@ -16,13 +16,13 @@ export async function complete(session: ClientSession, line: string): Promise<[s
   const { words, lastRaw } = tokenize(line);
   const typingNewWord = lastRaw === '';
   const before = typingNewWord ? words : words.slice(0, -1);
-  const current = typingNewWord ? '' : words[words.length - 1]!;
+  const current = typingNewWord ? '' : words[words.length - 1];
 
   if (before.length === 0) {
     const prefix = current.toLowerCase();
     return [commandNames().filter((n) => n.startsWith(prefix)).map((n) => `${n} `), lastRaw];
   }
-  const spec = findCommand(before[0]!);
+  const spec = findCommand(before[0]);
   if (!spec) return [[], lastRaw];
   const positional = before.slice(1).filter((w) => !(w.startsWith('-') && w.length > 1));
   const kind = argAt(spec, positional.length)?.complete ?? 'none';

@@ -34,7 +34,7 @@ export async function runCommandLine(session: ClientSession, line: string): Prom
   const trimmed = line.trim();
   if (trimmed === '' || trimmed.startsWith('#')) return { quit: false, exitCode: EXIT.OK };
   const { words, unterminated } = tokenize(trimmed);
-  const spec = findCommand(words[0]!);
+  const spec = findCommand(words[0]);
   let input: CommandInput;
   try {
     if (unterminated) throw new UsageError('unterminated quote');

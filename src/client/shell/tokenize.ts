@@ -27,11 +27,11 @@ export function tokenize(line: string): Tokens {
   let inWord = false;
   let quote: '"' | "'" | null = null;
   for (let i = 0; i < line.length; i += 1) {
-    const ch = line[i]!;
+    const ch = line[i];
     if (quote) {
       raw += ch;
       if (ch === quote) quote = null;
-      else if (ch === '\\' && quote === '"' && i + 1 < line.length && '"\\'.includes(line[i + 1]!)) {
+      else if (ch === '\\' && quote === '"' && i + 1 < line.length && '"\\'.includes(line[i + 1])) {
         current += line[i + 1];
         raw += line[i + 1];
         i += 1;
@@ -69,7 +69,7 @@ export function tokenize(line: string): Tokens {
 function charEscapeAt(line: string, at: number): { char: string; length: number } | null {
   const match = /^\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|u\{([0-9a-fA-F]{1,6})\})/.exec(line.slice(at, at + 11));
   if (!match) return null;
-  const cp = parseInt(match[1] ?? match[2] ?? match[3]!, 16);
+  const cp = parseInt(match[1] ?? match[2] ?? match[3], 16);
   if (cp > 0x10ffff) return null;
   return { char: String.fromCodePoint(cp), length: match[0].length };
 }

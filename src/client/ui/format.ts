@@ -52,8 +52,8 @@ export function displayName(entry: Pick<FileEntry, 'name' | 'type'>): string {
 export function formatListing(entries: readonly FileEntry[], long: boolean): string[] {
   if (!long) return entries.map(displayName);
   const rows = entries.map((e) => [e.type === 'dir' ? 'dir' : 'file', e.type === 'dir' ? '-' : humanSize(e.size), localTime(e.mtime), displayName(e)]);
-  const sizeWidth = Math.max(4, ...rows.map((r) => r[1]!.length));
-  return rows.map(([type, size, time, name]) => `${type!.padEnd(4)}  ${size!.padStart(sizeWidth)}  ${time}  ${name}`);
+  const sizeWidth = Math.max(4, ...rows.map((r) => r[1].length));
+  return rows.map(([type, size, time, name]) => `${type.padEnd(4)}  ${size.padStart(sizeWidth)}  ${time}  ${name}`);
 }
 
 /** `stat` output, one `key: value` per line. */

@@ -78,7 +78,7 @@ export const stat: CommandSpec = {
   summary: 'show the type, size and time of a remote file or folder',
   oneShot: true,
   async run(session, { args }) {
-    const target = session.remote(args[0]!);
+    const target = session.remote(args[0]);
     const entry = await (await session.connection()).stat(toWirePath(target));
     session.result(formatStat(entry, target), { path: target, file: entry });
   },
@@ -111,7 +111,7 @@ export const mkdir: CommandSpec = {
   oneShot: true,
   mutates: true,
   async run(session, { args }) {
-    const target = session.remote(args[0]!);
+    const target = session.remote(args[0]);
     await (await session.connection()).mkdir(toWirePath(target));
     session.result(`created ${target}/`, { ok: true, command: 'mkdir', path: target });
   },
@@ -126,7 +126,7 @@ export const rmdir: CommandSpec = {
   oneShot: true,
   mutates: true,
   async run(session, { args }) {
-    const target = session.remote(args[0]!);
+    const target = session.remote(args[0]);
     await (await session.connection()).rmdir(toWirePath(target));
     session.result(`removed ${target}/`, { ok: true, command: 'rmdir', path: target });
   },
@@ -144,9 +144,9 @@ export const mv: CommandSpec = {
   oneShot: true,
   mutates: true,
   async run(session, { args }) {
-    const from = session.remote(args[0]!);
-    let to = session.remote(args[1]!);
-    if (to === '/' || args[1]!.endsWith('/') || (await isRemoteDir(session, to))) to = joinRemote(to, remoteBasename(from));
+    const from = session.remote(args[0]);
+    let to = session.remote(args[1]);
+    if (to === '/' || args[1].endsWith('/') || (await isRemoteDir(session, to))) to = joinRemote(to, remoteBasename(from));
     await (await session.connection()).rename(toWirePath(from), toWirePath(to));
     session.result(`renamed ${from} -> ${to}`, { ok: true, command: 'mv', from, to });
   },

@@ -69,7 +69,7 @@ export const get: CommandSpec = {
   summary: 'download a file (LOCAL "-" writes it to standard output)',
   oneShot: true,
   async run(session, { args, flags }) {
-    const remote = session.remote(args[0]!);
+    const remote = session.remote(args[0]);
     if (remote === '/') throw new FtpError('conflict', '/: is a folder', 409);
     if (args[1] === '-') {
       await (await session.connection()).get(toWirePath(remote), session.options.stdout);
@@ -172,7 +172,7 @@ export const put: CommandSpec = {
   oneShot: true,
   mutates: true,
   async run(session, { args }) {
-    const local = session.local(args[0]!);
+    const local = session.local(args[0]);
     const name = path.basename(local);
     let remote = args[1] === undefined ? joinRemote(session.remoteCwd, name) : session.remote(args[1]);
     if (args[1] !== undefined && (remote === '/' || args[1].endsWith('/') || (await isRemoteDir(session, remote)))) {
