@@ -6,7 +6,7 @@
  * remembered bounded.
  */
 import type { Clock } from '../util/clock';
-import type { SharedLimits } from './draft-core';
+import type { SharedLimits } from '../core/shared-limits';
 
 /** About the local limiter's bound: past it the least recently seen IP is forgotten (fails open). */
 export const DEFAULT_MAX_TRACKED_IPS = 100_000;

@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import Redis from 'ioredis';
 import type { Clock, Timer } from '../util/clock';
-import type { SharedLimits } from './draft-core';
+import type { SharedLimits } from '../core/shared-limits';
 import { withScripts, type AdmitVerdict, type ScriptedRedis } from './redis-scripts';
 import { SlotLedger } from './slot-ledger';
 

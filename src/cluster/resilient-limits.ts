@@ -15,7 +15,7 @@
 import type { Log } from '../logging/log';
 import { LogThrottle, suppressedNote } from '../logging/throttle';
 import type { Clock } from '../util/clock';
-import type { SharedLimits } from './draft-core';
+import type { SharedLimits } from '../core/shared-limits';
 import { MemoryLimits } from './memory-limits';
 import { RedisLimits, type RedisLimitsOptions } from './redis-limits';
 

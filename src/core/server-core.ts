@@ -19,6 +19,7 @@ import { connectionsWithinDescriptors, openFileLimit } from './descriptor-limit'
 import { DigestCache } from './digest-cache';
 import { HashWorker, type HashJobCounts } from './hash-worker';
 import { safeObserver, type ServerObserver } from './observer';
+import type { SharedLimits } from './shared-limits';
 import { TransferService } from './transfers';
 import { UploadHasher } from './upload-hasher';
 
@@ -44,6 +45,8 @@ export interface ServerCoreOptions {
   observer?: ServerObserver;
   /** Hashes large uploads on other threads; default: threads only where cores are spare. */
   uploadHasher?: UploadHasher;
+  /** Per-address limits and bans shared with the other nodes of a cluster (Redis). */
+  sharedLimits?: SharedLimits;
 }
 
 /** See the module comment. Build with {@link ServerCore.create}; close after every listener on it. */
@@ -67,9 +70,10 @@ export class ServerCore {
     readonly observer: ServerObserver,
     bans: BanList | undefined,
     uploadHasher: UploadHasher | undefined,
+    sharedLimits: SharedLimits | undefined,
   ) {
     this.throttle = new LogThrottle(clock);
-    this.admission = new AdmissionControl(limits, clock, bans);
+    this.admission = new AdmissionControl(limits, clock, bans, sharedLimits);
     this.uploadHasher = uploadHasher ?? new UploadHasher();
     this.transfers = new TransferService({ digests: new DigestCache(), hasher: this.hasher, uploadHasher: this.uploadHasher, observer, clock, limits });
   }
@@ -100,7 +104,7 @@ export class ServerCore {
     const stale = (await storage.removeStaleUploads?.()) ?? 0;
     if (stale > 0) log.info(`Removed ${stale} temporary upload file(s) left by an earlier run`);
     const observer = safeObserver(options.observer ?? {}, log, clock);
-    return new ServerCore(storage, options.guestStorage ?? storage, options.authenticator, log, clock, limits, observer, options.bans, options.uploadHasher);
+    return new ServerCore(storage, options.guestStorage ?? storage, options.authenticator, log, clock, limits, observer, options.bans, options.uploadHasher, options.sharedLimits);
   }
 
   /** What the shared hash worker has done: jobs started, completed, cancelled, shared, refused (read-only). */

@@ -80,14 +80,15 @@ export class SessionRegistry<T> {
 
   /**
    * Give back the place `item` holds for `ip`. Idempotent: a second call for
-   * the same item changes nothing, so a close path that runs twice cannot
-   * free someone else's place.
+   * the same item changes nothing (and returns false), so a close path that
+   * runs twice cannot free someone else's place.
    */
-  release(ip: string, item: T): void {
-    if (!this.items.delete(item)) return;
+  release(ip: string, item: T): boolean {
+    if (!this.items.delete(item)) return false;
     const left = (this.perIp.get(ip) ?? 1) - 1;
     if (left > 0) this.perIp.set(ip, left);
     else this.perIp.delete(ip);
+    return true;
   }
 
   get size(): number {

@@ -160,6 +160,19 @@ export class FileServer {
   }
 
   private accept(raw: net.Socket): void {
+    // Nothing is read until the connection is admitted, but a reset while
+    // the admission is decided must not become an unhandled error.
+    raw.on('error', ignore);
+    this.admit(raw).then(
+      () => raw.off('error', ignore),
+      (err: unknown) => {
+        this.log.error('Admitting a connection failed', err);
+        raw.destroy();
+      },
+    );
+  }
+
+  private async admit(raw: net.Socket): Promise<void> {
     const ip = normaliseIp(raw.remoteAddress);
     if (this.closing) {
       this.core.observer.connection?.('draining', 'native');
@@ -167,9 +180,16 @@ export class FileServer {
       return;
     }
     const conn: Connection = { key: addressKey(ip) };
-    const admitted = this.core.admission.admit(ip, conn);
+    const admitted = await this.core.admission.admit(ip, conn);
     if (!admitted.admitted) {
       this.refuse(raw, ip, conn.key, admitted);
+      return;
+    }
+    if (this.closing || raw.destroyed) {
+      // Drained, or gone, while the admission was decided.
+      if (this.closing) this.core.observer.connection?.('draining', 'native');
+      this.core.admission.release(conn.key, conn);
+      raw.destroy();
       return;
     }
     this.open.add(conn);
@@ -312,6 +332,8 @@ export class FileServer {
     this.log.info('Server stopped');
   }
 }
+
+function ignore(): void {}
 
 /** Write a cleartext refusal greeting and close; a client that does not read is cut after a while. */
 function sendAndClose(socket: net.Socket, greeting: Buffer): true {

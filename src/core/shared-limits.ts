@@ -1,11 +1,10 @@
 /**
- * TEMPORARY: the part of the shared core (issue 11) that src/cluster needs,
- * copied from the lead's design while the real core is being refactored.
- * At merge, replace every import of this file with the real `src/core` one
- * and delete it.
+ * Per-address state shared by every node of a cluster (connection counts,
+ * the rate window, failed logins and bans), so a client banned or over its
+ * per-IP cap on one node is refused by every node. The core's admission and
+ * login guard consult it when it is given; `src/cluster` implements it in
+ * Redis. Each method is one atomic step in the backing store.
  */
-
-/** Per-IP state shared by every node of a cluster. Every method is one atomic step in Redis. */
 export interface SharedLimits {
   /**
    * Admission for a new connection from `ipKey`, atomically: refuse if banned; count it in the
