@@ -4,6 +4,8 @@ import { prepareOperations, type Operations } from '../admin/operations';
 import { declareOperationsOptions, toOperationsSettings, type OperationsSettings } from '../admin/options';
 import { applyConfigFile, formatEffectiveConfig, type LoadedConfig } from '../config/config-file';
 import { createServerLog } from '../logging/winston-log';
+import { allListeners, type Listener } from '../core/listener';
+import { ServerCore } from '../core/server-core';
 import { FileServer } from '../server/file-server';
 import { prepareSecurity } from '../auth/server-security';
 import type { PromptInput } from '../client/ui/hidden-prompt';
@@ -96,7 +98,8 @@ function printConfig(args: Record<string, unknown>, config: LoadedConfig, io: Se
 async function serve(settings: ServerSettings, opsSettings: OperationsSettings): Promise<number> {
   const logging = createServerLog({ logDir: settings.logDir, level: settings.logLevel, console: true, format: opsSettings.logFormat });
   const log = logging.log;
-  let server: FileServer | undefined;
+  let core: ServerCore | undefined;
+  const listeners: Listener[] = [];
   let ops: Operations | undefined;
   try {
     ops = prepareOperations(opsSettings, { logDir: settings.logDir, log });
@@ -111,26 +114,23 @@ async function serve(settings: ServerSettings, opsSettings: OperationsSettings):
       },
       log,
     );
-    server = await FileServer.start({
-      root: settings.root,
-      host: settings.host,
-      port: settings.port,
-      log,
-      observer: ops.observer,
-      limits: settings.limits,
-      ...security.options,
-    });
-    await ops.attach(server);
+    const { tls, ...shared } = security.options;
+    // One core for every listener: one door, one set of accounts, one transfer log.
+    core = await ServerCore.create({ root: settings.root, log, observer: ops.observer, limits: settings.limits, ...shared });
+    const native = await FileServer.start({ core, host: settings.host, port: settings.port, tls });
+    listeners.push(native);
+    const { address, port } = native.address;
+    log.info(`FTP Server listening on ${address}:${port}`);
+    await ops.attach(allListeners(listeners));
   } catch (err) {
     log.error(`Could not start: ${err instanceof Error ? err.message : String(err)}`);
-    await server?.close(0);
+    await Promise.all(listeners.map((l) => l.close(0)));
+    await core?.close();
     await ops?.close();
     await logging.close();
     return 1;
   }
-  const running = server;
-  const { address, port } = running.address;
-  log.info(`FTP Server listening on ${address}:${port}`);
+  const running = core;
   log.info(`Serving folder ${path.resolve(settings.root)}; log file ${logging.logFile ?? '(none)'}`);
 
   const { limits } = settings;
@@ -140,15 +140,16 @@ async function serve(settings: ServerSettings, opsSettings: OperationsSettings):
       signals += 1;
       if (signals === 1) {
         log.info(`Received ${signal}; finishing transfers for up to ${limits.shutdownGraceMs / 1000} s (send again to stop now)`);
-        running.close().then(resolve, resolve);
+        Promise.all(listeners.map((l) => l.close())).then(() => resolve(), () => resolve());
       } else {
         log.warn(`Received ${signal} again; closing all connections now`);
-        running.terminate();
+        for (const listener of listeners) listener.terminate();
       }
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+  await running.close();
   // The admin endpoint stayed up through the drain (/healthz said 503); now it goes.
   await ops.close();
   // Let winston write its last lines before the process ends on its own.

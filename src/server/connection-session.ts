@@ -81,6 +81,8 @@ export class ConnectionSession implements NativeSession, TransferHost {
   private invalidFrames: InvalidFrames | undefined;
   /** Wakes a command waiting in {@link pull} for payload bytes. */
   private wake: (() => void) | undefined;
+  /** The command running now, if any: done when its answer (or its failure) is out and logged. */
+  private current: Promise<void> | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -122,6 +124,11 @@ export class ConnectionSession implements NativeSession, TransferHost {
   /** Bytes written to the client that it has not taken yet (what this session holds in memory for it). */
   get unsentBytes(): number {
     return this.socket.writableLength;
+  }
+
+  /** Resolves once no command runs (at once if none does): its answer, or its failure, is out and logged. */
+  get settled(): Promise<void> {
+    return this.current ?? Promise.resolve();
   }
 
   /** Why the session ended, once it has. */
@@ -338,14 +345,19 @@ export class ConnectionSession implements NativeSession, TransferHost {
           continue;
         }
         this.state = 'running';
-        runCommand(this, frame.message).then(
-          () => this.commandDone(),
-          (err: unknown) => {
-            // runCommand answers every failure itself; this is the guard for its own bugs.
-            this.log.error('Session failed', err);
-            this.abort('internal error');
-          },
-        );
+        const running: Promise<void> = runCommand(this, frame.message)
+          .then(
+            () => this.commandDone(),
+            (err: unknown) => {
+              // runCommand answers every failure itself; this is the guard for its own bugs.
+              this.log.error('Session failed', err);
+              this.abort('internal error');
+            },
+          )
+          .finally(() => {
+            if (this.current === running) this.current = undefined;
+          });
+        this.current = running;
         return;
       }
       const chunk = this.socket.read() as Buffer | null;

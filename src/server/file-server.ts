@@ -4,6 +4,7 @@ import { LISTEN_BACKLOG, PROTOCOL_VERSION, SERVER_NAME, type ServerLimits } from
 import type { SessionInfo } from '../core/access';
 import type { HashJobCounts } from '../core/hash-worker';
 import type { Refusal } from '../core/admission';
+import type { Listener } from '../core/listener';
 import { ServerCore } from '../core/server-core';
 import type { Log } from '../logging/log';
 import { suppressedNote } from '../logging/throttle';
@@ -39,7 +40,7 @@ interface Connection {
  * {@link ServerCore}: admission on the raw connection (before any TLS
  * handshake), then a session per admitted connection.
  */
-export class FileServer {
+export class FileServer implements Listener {
   readonly limits: ServerLimits;
   /** This listener's connections holding a place (the core's admission counts every listener's). */
   private readonly open = new Set<Connection>();
@@ -302,6 +303,8 @@ export class FileServer {
 
   private async shutdown(graceMs: number): Promise<void> {
     this.log.info(`Server shutting down... (${this.activeSessions} active connections)`);
+    // Commands cut by a closed socket still log their ending: wait for those lines.
+    const sessions = [...this.open].flatMap((conn) => (conn.session ? [conn.session] : []));
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     // Handshakes and refusals under way have nothing to finish.
     this.tls?.close();
@@ -328,6 +331,7 @@ export class FileServer {
       }
     }
     await stopped;
+    await Promise.all(sessions.map((session) => session.settled));
     if (this.ownsCore) await this.core.close();
     this.log.info('Server stopped');
   }
