@@ -4,6 +4,7 @@ import * as passwordHash from '../../src/auth/password-hash';
 import { Readable } from 'node:stream';
 import { FtpClient } from '../../src/client';
 import type { Permission } from '../../src/core/access';
+import { FakeClock } from '../../src/util/clock';
 import { RawConnection } from '../helpers/raw-connection';
 import { startTestServer } from '../helpers/test-server';
 import { logText, startAuthServer, TEST_SCRYPT, writeUsers, type AuthServer } from './auth-server';
@@ -115,31 +116,34 @@ describe('permissions', () => {
   });
   afterAll(() => srv.stop());
 
-  // Each command with the permission it needs, and a request that would otherwise succeed.
-  const cases: Array<[Permission, string, Record<string, unknown>]> = [
-    ['read', 'LS', {}],
-    ['read', 'STAT', { filename: 'file.txt' }],
-    ['read', 'GET', { filename: 'file.txt', offset: 7 }],
-    ['write', 'PUT', { filename: 'new.txt', size: 0 }],
-    ['delete', 'DELETE', { filename: 'no-such.txt' }],
-    ['delete', 'RMDIR', { path: 'no-such-dir' }],
-    ['mkdir', 'MKDIR', { path: 'no-such-parent/d' }],
-    ['rename', 'RENAME', { from: 'no-such.txt', to: 'x.txt' }],
+  // Each command with the permission it needs, a request that changes
+  // nothing the next user would see, and its answer when it is allowed: past
+  // the permission check the request reaches storage (a 404 is storage's
+  // answer, so the check let it through).
+  const cases: Array<[Permission, string, Record<string, unknown>, number]> = [
+    ['read', 'LS', {}, 200],
+    ['read', 'STAT', { filename: 'file.txt' }, 200],
+    ['read', 'GET', { filename: 'file.txt', offset: 7 }, 200],
+    ['write', 'PUT', { filename: 'new.txt', size: 0 }, 150],
+    ['delete', 'DELETE', { filename: 'no-such.txt' }, 404],
+    ['delete', 'RMDIR', { path: 'no-such-dir' }, 404],
+    ['mkdir', 'MKDIR', { path: 'no-such-parent/d' }, 404],
+    ['rename', 'RENAME', { from: 'no-such.txt', to: 'x.txt' }, 404],
   ];
 
   it.each(ALL)('a user without %s gets 403 for exactly the commands that need it', async (missing) => {
     const { conn } = await RawConnection.open(srv.port);
     expect(await conn.request('AUTH', { username: `no-${missing}`, password: 'password-123' })).toMatchObject({ code: 200 });
-    for (const [needs, command, caseFields] of cases) {
+    for (const [needs, command, caseFields, allowed] of cases) {
       // A new name per user: replacing an earlier user's upload would need delete too.
       const fields = command === 'PUT' ? { ...caseFields, filename: `new-${missing}.txt` } : caseFields;
       const reply = await conn.request(command, fields);
       if (needs === missing) {
-        expect({ command, reply }).toMatchObject({ command, reply: { code: 403, message: expect.stringContaining(missing) } });
+        expect({ command, reply }).toMatchObject({ command, reply: { code: 403, message: `Permission denied: ${missing} is not allowed for this user` } });
       } else {
-        expect({ command, code: reply.code }).not.toEqual({ command, code: 403 });
-        if (command === 'GET') await conn.frame(); // the trailer of a zero-byte download
-        if (command === 'PUT') expect(await conn.frame()).toMatchObject({ code: 226 });
+        expect({ command, code: reply.code }).toEqual({ command, code: allowed });
+        if (command === 'GET') expect(await conn.frame()).toMatchObject({ type: 'transfer', code: 226, bytes: 0 }); // a zero-byte download
+        if (command === 'PUT') expect(await conn.frame()).toMatchObject({ type: 'response', code: 226, bytes_received: 0 });
       }
     }
     conn.close();
@@ -218,25 +222,29 @@ describe('without accounts', () => {
 });
 
 describe('failed-login delay', () => {
-  it('answers a wrong password only after a delay that grows', async () => {
-    const srv = await startAuthServer({ users: [ALICE], policy: { failureDelayMs: 150, maxFailureDelayMs: 300, maxFailures: 0 } });
+  it('holds a wrong password\'s answer until the delay has run out on the clock, growing; the right one is answered at once', async () => {
+    const clock = new FakeClock();
+    const srv = await startAuthServer({ users: [ALICE], clock, policy: { failureDelayMs: 150, maxFailureDelayMs: 300, maxFailures: 0 } });
     try {
       const { conn } = await RawConnection.open(srv.port);
-      const elapsed: number[] = [];
-      for (let i = 0; i < 3; i += 1) {
-        const started = Date.now();
-        expect(await conn.request('AUTH', { username: i === 1 ? 'ghost' : 'alice', password: 'bad' })).toMatchObject({ code: 401 });
-        elapsed.push(Date.now() - started);
+      const failures = () => srv.log.lines.filter((l) => l.level === 'WARNING' && /Failed login/.test(l.message));
+      for (const [i, delay] of [150, 300, 300].entries()) {
+        conn.command('AUTH', { username: i === 1 ? 'ghost' : 'alice', password: 'bad' });
+        // The server has decided (and started the delay) once it logs the failure.
+        for (let waited = 0; failures().length <= i; waited += 5) {
+          if (waited > 10_000) throw new Error(`failure ${i + 1} was never logged`);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        clock.advance(delay - 1);
+        // Not a millisecond early: with the fake clock short of the delay, no answer can come.
+        await expect(conn.frame(100)).rejects.toThrow();
+        clock.advance(1);
+        expect(await conn.frame()).toMatchObject({ code: 401 });
       }
-      // Lower bounds only: a busy machine may be slower, never faster.
-      expect(elapsed[0]).toBeGreaterThanOrEqual(140);
-      expect(elapsed[1]).toBeGreaterThanOrEqual(290);
-      expect(elapsed[2]).toBeGreaterThanOrEqual(290);
-      const started = Date.now();
+      // No delay at all for the right password: the clock does not move, and the answer comes.
       expect(await conn.request('AUTH', { username: 'alice', password: ALICE.password })).toMatchObject({ code: 200 });
-      expect(Date.now() - started).toBeLessThan(140);
       conn.close();
-      expect(srv.log.lines.filter((l) => l.level === 'WARNING' && /Failed login/.test(l.message)).map((l) => l.message.replace(/.*answering in /, ''))).toEqual(['150 ms', '300 ms', '300 ms']);
+      expect(failures().map((l) => l.message.replace(/.*answering in /, ''))).toEqual(['150 ms', '300 ms', '300 ms']);
     } finally {
       await srv.stop();
     }

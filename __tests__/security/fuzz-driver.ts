@@ -2,7 +2,7 @@
  * Drives one fuzz case against a real server and checks the promises that
  * hold whatever was sent: one well-formed answer per complete command (or a
  * close after a framing error), no byte of the outside world disclosed or
- * touched, and a fresh client served at once.
+ * touched, and a fresh client served.
  */
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
@@ -206,7 +206,10 @@ export function writeInPieces(conn: RawConnection, bytes: Buffer, cuts: number[]
 /**
  * The promises that hold after any case: nothing appeared or changed outside
  * the root, the server logged no crash, and a new client gets its greeting
- * and an LS answer within a second (LS leaving out the escaping symlinks).
+ * and an LS answer (LS leaving out the escaping symlinks). Each wait is
+ * bounded by the connection's frame timeout (5 s): a hang fails, a slow
+ * turn on a busy machine does not (how fast the answer comes is the
+ * benchmark's business).
  */
 export async function expectServerHealthy(t: TestServer, outsideBefore: string[]): Promise<void> {
   expect((await fs.readdir(path.dirname(t.root))).sort()).toEqual(['outside', 'root']);
@@ -214,12 +217,10 @@ export async function expectServerHealthy(t: TestServer, outsideBefore: string[]
   expect(await snapshotTree(t.outside)).toEqual(outsideBefore);
   const crashes = t.log.lines.filter((l) => l.level === 'ERROR' && /crashed|Session failed|Internal error/.test(l.message));
   expect(crashes).toEqual([]);
-  const started = Date.now();
   const { conn, greeting } = await RawConnection.open(t.port);
   try {
     expect(greeting).toMatchObject({ type: 'connection', code: 200 });
     const listing = await conn.request('LS');
-    expect(Date.now() - started).toBeLessThan(1_000);
     expect(listing).toMatchObject({ type: 'response', code: 200 });
     const names = (listing.files as Array<{ name: string }>).map((f) => f.name);
     expect(names.filter((n) => UNLISTABLE.includes(n))).toEqual([]);

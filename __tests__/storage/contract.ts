@@ -20,7 +20,15 @@ export interface ContractFixture {
   storage: Storage;
   /** Create a file (bytes) or a folder ('dir') at a client path, behind the storage's back. */
   seed(path: string, content: Buffer | 'dir'): Promise<void>;
-  /** Remove everything the test made. */
+  /**
+   * Make `path` a name inside the root that leads outside it: a link to the
+   * outside folder (which holds `secret.txt` and a folder `sub`), to the
+   * outside `secret.txt`, or to a missing name out there. Absent for
+   * backends that have no links (an object store): they have no way out to
+   * test beyond the path rules and scope().
+   */
+  linkOutside?(path: string, to: 'dir' | 'file' | 'missing'): Promise<void>;
+  /** Remove everything the test made (and check that nothing outside the root changed). */
   cleanup(): Promise<void>;
 }
 
@@ -171,9 +179,12 @@ export function describeStorageContract(name: string, factory: () => Promise<Con
       });
 
       it('agrees with the listing on size and time', async () => {
-        await fx.seed('same.txt', Buffer.from('same'));
-        const [listed] = await storage.list(p('/'));
-        const stated = await storage.stat(p('same.txt'));
+        // Many files: a millisecond rounded one way here and the other way
+        // there disagrees on about half of them, so one file could pass by luck.
+        for (let i = 0; i < 24; i++) await fx.seed(`same-${String(i).padStart(2, '0')}.txt`, Buffer.from('same'.repeat(i)));
+        const listed = await storage.list(p('/'));
+        expect(listed).toHaveLength(24);
+        const stated = await Promise.all(listed.map((entry) => storage.stat(p(entry.name))));
         expect(stated).toEqual(listed);
       });
 
@@ -264,6 +275,33 @@ export function describeStorageContract(name: string, factory: () => Promise<Con
         expect(await kindOf(storage.beginUpload(p('file.txt/x.txt'), { size: 1, replace: true }))).toBe('not_folder');
       });
 
+      it('refuses, before a byte is sent, an upload larger than the backend can hold (no_space or too_large)', async () => {
+        // 4 PiB: more than any test disk has free, and than S3's 5 TiB objects.
+        const kind = await kindOf(storage.beginUpload(p('huge.bin'), { size: 2 ** 52, replace: true }));
+        expect(['no_space', 'too_large']).toContain(kind);
+        expect(await storage.list(p('/'))).toEqual([]);
+      });
+
+      it('refuses a path longer than the backend can hold with name_too_long, and keeps what fits', async () => {
+        // Within the path rules (4,080 bytes), beyond any backend: PATH_MAX
+        // (4,096 with the root's own path before it) on a disk, 1,024-byte
+        // keys on S3. Parts of 200 bytes, not 255: s3rver keeps an object as
+        // a file named after the last part plus a suffix.
+        const parts = [...Array.from({ length: 20 }, (_, i) => String.fromCharCode(97 + i).repeat(200)), 'z'.repeat(60)];
+        let made = 0;
+        let refused: StorageErrorKind | undefined;
+        for (; made < parts.length; made++) {
+          const making = storage.makeDirectory(p(parts.slice(0, made + 1).join('/')));
+          if (await making.then(() => true, () => false)) continue;
+          refused = await kindOf(making);
+          break;
+        }
+        expect(refused).toBe('name_too_long');
+        expect(made).toBeGreaterThan(0);
+        if (made > 1) expect(await names(storage, parts.slice(0, made - 1).join('/'))).toEqual([parts[made - 1]]);
+        expect(await kindOf(putFile(storage, parts.join('/'), Buffer.from('x')))).toMatch(/^(name_too_long|not_found)$/);
+      });
+
       it('resumes at an offset when resumableUploads, else refuses it (not_supported) and changes nothing', async () => {
         await fx.seed('partial.bin', Buffer.from('abc'));
         if (storage.capabilities.resumableUploads) {
@@ -271,6 +309,11 @@ export function describeStorageContract(name: string, factory: () => Promise<Con
           await writeAll(upload, Buffer.from('def'));
           await upload.commit({ sha256: sha256(Buffer.from('abcdef')), bytes: 3 });
           expect((await readFile(storage, 'partial.bin')).toString()).toBe('abcdef');
+          // Nothing to resume, or a resume past the end: refused, nothing changed.
+          expect(await kindOf(storage.beginUpload(p('absent.bin'), { offset: 3, replace: true }))).toBe('not_found');
+          expect(await kindOf(storage.beginUpload(p('partial.bin'), { offset: 7, replace: true }))).toBe('not_supported');
+          expect((await readFile(storage, 'partial.bin')).toString()).toBe('abcdef');
+          expect(await names(storage, '/')).toEqual(['partial.bin']);
         } else {
           expect(await kindOf(storage.beginUpload(p('partial.bin'), { offset: 3, replace: true }))).toBe('not_supported');
           expect((await readFile(storage, 'partial.bin')).toString()).toBe('abc');
@@ -285,6 +328,24 @@ export function describeStorageContract(name: string, factory: () => Promise<Con
         expectBytes(await readFile(storage, 'r.bin', 2, 5), data.subarray(2, 5));
         expectBytes(await readFile(storage, 'r.bin', 49_000), data.subarray(49_000));
         expect(await readFile(storage, 'r.bin', 50_000)).toEqual(Buffer.alloc(0));
+      });
+
+      it('reads positionally where it offers read(), and lends a descriptor only as a number', async () => {
+        const data = randomBytes(10_000);
+        await fx.seed('pos.bin', data);
+        const source = await storage.openRead(p('pos.bin'));
+        try {
+          if (source.fd !== undefined) expect(Number.isInteger(source.fd)).toBe(true);
+          if (!source.read) return;
+          const buffer = Buffer.alloc(100, 0xff);
+          expect(await source.read(buffer, 10, 50, 9_000)).toBe(50);
+          expectBytes(buffer.subarray(10, 60), data.subarray(9_000, 9_050));
+          expect(buffer.subarray(0, 10).every((b) => b === 0xff)).toBe(true);
+          expect(await source.read(buffer, 0, 100, 9_990)).toBe(10);
+          expect(await source.read(buffer, 0, 100, 10_000)).toBe(0);
+        } finally {
+          await source.close();
+        }
       });
 
       it('keeps one version key per version', async () => {
@@ -352,6 +413,12 @@ export function describeStorageContract(name: string, factory: () => Promise<Con
         expect(await kindOf(storage.deleteFile(p('/')))).toBe('is_folder');
         expect(await kindOf(storage.deleteFile(p('missing')))).toBe('not_found');
         expect(await storage.stat(p('d'))).toMatchObject({ type: 'dir' });
+      });
+      it('answers not_found below a file or a missing folder', async () => {
+        await fx.seed('f.txt', Buffer.from('x'));
+        expect(await kindOf(storage.deleteFile(p('f.txt/x')))).toBe('not_found');
+        expect(await kindOf(storage.deleteFile(p('nope/x')))).toBe('not_found');
+        expect((await readFile(storage, 'f.txt')).toString()).toBe('x');
       });
     });
 
@@ -443,6 +510,11 @@ export function describeStorageContract(name: string, factory: () => Promise<Con
           await storage.rename(p('src'), p('dst'), { replace: false });
           expect((await readFile(storage, 'dst/inner.txt')).toString()).toBe('in');
           expect(await kindOf(storage.stat(p('src')))).toBe('not_found');
+          // Into itself, however deep: a move that contradicts itself.
+          await storage.makeDirectory(p('dst/sub'));
+          expect(await kindOf(storage.rename(p('dst'), p('dst/moved'), { replace: true }))).toBe('invalid_move');
+          expect(await kindOf(storage.rename(p('dst'), p('dst/sub/moved'), { replace: true }))).toBe('invalid_move');
+          expect(await names(storage, 'dst')).toEqual(['inner.txt', 'sub']);
         } else {
           expect(await kindOf(storage.rename(p('src'), p('dst'), { replace: false }))).toBe('not_supported');
           expect(await names(storage, '/')).toEqual(['src']);
@@ -489,6 +561,54 @@ export function describeStorageContract(name: string, factory: () => Promise<Con
       });
     });
 
+    describe('names that lead outside the root', () => {
+      const withLinks = async (): Promise<boolean> => {
+        if (!fx.linkOutside) return false;
+        await fx.seed('a.txt', Buffer.from('inside'));
+        await fx.linkOutside('out', 'dir');
+        await fx.linkOutside('out-file', 'file');
+        await fx.linkOutside('out-missing', 'missing');
+        return true;
+      };
+
+      it('are left out of listings, and every read through them is forbidden', async () => {
+        if (!(await withLinks())) return;
+        expect(await names(storage, '/')).toEqual(['a.txt']);
+        for (const path of ['out', 'out/sub']) expect([path, await kindOf(storage.list(p(path)))]).toEqual([path, 'forbidden']);
+        for (const path of ['out', 'out/secret.txt', 'out-file', 'out-missing']) {
+          expect([path, await kindOf(storage.stat(p(path)))]).toEqual([path, 'forbidden']);
+        }
+        for (const path of ['out/secret.txt', 'out-file', 'out-missing']) {
+          expect([path, await kindOf(storage.openRead(p(path)))]).toEqual([path, 'forbidden']);
+          // The fast path leaves the decision to openRead, and reads nothing.
+          if (storage.readSmall) expect(await storage.readSmall(p(path), 1_000)).toBeUndefined();
+        }
+        expect(await kindOf(storage.scope(p('out')))).toBe('forbidden');
+      });
+
+      it('forbid every change through them, and nothing outside changes', async () => {
+        if (!(await withLinks())) return;
+        const attempts: Array<[string, () => Promise<unknown>]> = [
+          ['upload into the outside folder', () => putFile(storage, 'out/new.txt', Buffer.from('x'))],
+          ['upload over the outside file', () => putFile(storage, 'out-file', Buffer.from('x'))],
+          ['upload through a dangling link', () => putFile(storage, 'out-missing', Buffer.from('x'))],
+          ['resume the outside file', () => storage.beginUpload(p('out-file'), { offset: 1, replace: true })],
+          ['delete the outside file', () => storage.deleteFile(p('out/secret.txt'))],
+          ['make a folder outside', () => storage.makeDirectory(p('out/d'))],
+          ['remove the outside folder', () => storage.removeDirectory(p('out/sub'))],
+          ['move a file out', () => storage.rename(p('a.txt'), p('out/a.txt'), { replace: true })],
+          ['move the outside file in', () => storage.rename(p('out/secret.txt'), p('stolen.txt'), { replace: true })],
+          ['replace the outside file', () => storage.rename(p('a.txt'), p('out-file'), { replace: true })],
+          ...(storage.setModificationTime ? [['touch the outside file', () => storage.setModificationTime!(p('out-file'), new Date(0))] as [string, () => Promise<unknown>]] : []),
+        ];
+        const kinds = [];
+        for (const [what, attempt] of attempts) kinds.push([what, await kindOf(attempt())]);
+        expect(kinds).toEqual(attempts.map(([what]) => [what, 'forbidden']));
+        expect((await readFile(storage, 'a.txt')).toString()).toBe('inside');
+        expect(await names(storage, '/')).toEqual(['a.txt']);
+      });
+    });
+
     describe('capabilities', () => {
       it('sets a modification time only when settableMtime', async () => {
         await fx.seed('t.txt', Buffer.from('x'));
@@ -496,6 +616,14 @@ export function describeStorageContract(name: string, factory: () => Promise<Con
         if (storage.capabilities.settableMtime) {
           await storage.setModificationTime!(p('t.txt'), when);
           expect((await storage.stat(p('t.txt'))).mtime.getTime()).toBe(when.getTime());
+          // A time with milliseconds reads back as set, in the listing too.
+          const precise = new Date(Date.UTC(2021, 5, 6, 7, 8, 9, 145));
+          await storage.setModificationTime!(p('t.txt'), precise);
+          expect((await storage.stat(p('t.txt'))).mtime.toISOString()).toBe(precise.toISOString());
+          expect((await storage.list(p('/')))[0].mtime.toISOString()).toBe(precise.toISOString());
+          await fx.seed('d', 'dir');
+          expect(await kindOf(storage.setModificationTime!(p('missing'), when))).toBe('not_found');
+          expect(await kindOf(storage.setModificationTime!(p('d'), when))).toBe('is_folder');
         } else if (storage.setModificationTime) {
           expect(await kindOf(storage.setModificationTime(p('t.txt'), when))).toBe('not_supported');
         }

@@ -13,13 +13,25 @@ import type { StorageEntry } from './storage';
 
 /** The entry for `stats`, or null for kinds no listing shows. */
 export function toEntry(name: string, stats: Stats | BigIntStats): StorageEntry | null {
-  // Node's Date for the mtime rounds to the millisecond, so a time set with
-  // utimes(Date) reads back as the same time (flooring mtimeMs would not:
-  // the disk keeps e.g. .144999 s for .145).
-  const mtime = stats.mtime;
+  const mtime = mtimeOf(stats);
   if (stats.isDirectory()) return { name, type: 'dir', size: 0, mtime };
   if (stats.isFile()) return { name, type: 'file', size: Number(stats.size), mtime };
   return null;
+}
+
+/**
+ * The modification time, rounded to the millisecond as Node rounds
+ * `Stats.mtime`, so a time set with utimes(Date) reads back as the same
+ * time (flooring would not: the disk keeps e.g. .144999 s for .145).
+ * `BigIntStats.mtime` floors instead, which made STAT (bigint stats) and LS
+ * (number stats) of one file differ by 1 ms half the time; from bigint
+ * stats it is computed here exactly as Node computes `Stats.mtimeMs` from
+ * the seconds and nanoseconds, so both agree to the bit.
+ */
+function mtimeOf(stats: Stats | BigIntStats): Date {
+  if (typeof stats.mtimeMs === 'number') return stats.mtime;
+  const ns = (stats as BigIntStats).mtimeNs;
+  return new Date(Math.round(Number(ns / 1_000_000_000n) * 1_000 + Number(ns % 1_000_000_000n) / 1e6));
 }
 
 /** Names described at once: one `opendir` buffer's worth, so a huge folder is never all in memory. */
