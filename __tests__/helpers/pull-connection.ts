@@ -2,6 +2,13 @@ import net from 'node:net';
 import { FrameDecoder } from '../../src/protocol/frame-decoder';
 import { encodeFrame } from '../../src/protocol/frame-encoder';
 
+/**
+ * How long a wait for the server may take before the test gives up. It
+ * guards against hangs, it does not measure speed: on a busy 2-core CI a
+ * healthy answer has been seen to take over 5 s, so the margin is wide.
+ */
+const WAIT_MS = 15_000;
+
 type Message = Record<string, unknown>;
 
 /**
@@ -62,7 +69,7 @@ export class PullConnection {
   }
 
   /** The next frame; rejects if the connection ends or `timeoutMs` passes first. */
-  frame(timeoutMs = 5_000): Promise<Message> {
+  frame(timeoutMs = WAIT_MS): Promise<Message> {
     return this.until(timeoutMs, () => {
       const frame = this.decoder.next();
       if (!frame) return undefined;
@@ -72,7 +79,7 @@ export class PullConnection {
   }
 
   /** Exactly `n` payload bytes. */
-  async bytes(n: number, timeoutMs = 5_000): Promise<Buffer> {
+  async bytes(n: number, timeoutMs = WAIT_MS): Promise<Buffer> {
     const parts: Buffer[] = [];
     let have = 0;
     await this.until(timeoutMs, () => {
@@ -86,7 +93,7 @@ export class PullConnection {
   }
 
   /** Take exactly `n` payload bytes without keeping them, handing each piece to `onChunk` (to hash a big download). */
-  async consume(n: number, onChunk: (piece: Buffer) => void, timeoutMs = 5_000): Promise<void> {
+  async consume(n: number, onChunk: (piece: Buffer) => void, timeoutMs = WAIT_MS): Promise<void> {
     let have = 0;
     await this.until(timeoutMs, () => {
       for (let part = this.decoder.takeRaw(n - have); part; part = this.decoder.takeRaw(n - have)) {
@@ -98,7 +105,7 @@ export class PullConnection {
   }
 
   /** Resolves once the server has closed the connection (reading and dropping what is left). */
-  async waitClosed(timeoutMs = 5_000): Promise<void> {
+  async waitClosed(timeoutMs = WAIT_MS): Promise<void> {
     await this.until(
       timeoutMs,
       () => {

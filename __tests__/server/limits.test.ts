@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 /** Poll a condition that depends on socket events, for a bounded time. */
-async function eventually(check: () => boolean, timeoutMs = 3_000): Promise<void> {
+async function eventually(check: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');

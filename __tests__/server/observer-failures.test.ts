@@ -46,7 +46,7 @@ async function connect(port: number): Promise<{ conn: RawConnection; greeting: R
 }
 
 async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
+  const deadline = Date.now() + 15_000;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`not reached: ${what}`);
     await new Promise((r) => setTimeout(r, 10));
