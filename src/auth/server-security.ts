@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Log } from '../logging/log';
 import type { Permission } from '../core/access';
 import type { ServerCoreOptions } from '../core/server-core';
+import type { SharedLimits } from '../core/shared-limits';
 import type { Clock } from '../util/clock';
 import { Accounts } from './accounts';
 import type { LoginPolicy } from './login-guard';
@@ -24,6 +25,8 @@ export interface SecuritySettings {
   anonymous?: { permissions: Permission[]; home: string };
   loginPolicy?: Partial<LoginPolicy>;
   tls?: { certFile: string; keyFile: string; passphrase?: string };
+  /** A cluster's failed-login counts and bans (Redis), shared with the other nodes. */
+  sharedLimits?: SharedLimits;
   /** Folder the default users file is looked for in. */
   cwd?: string;
   clock?: Clock;
@@ -48,6 +51,7 @@ export async function prepareSecurity(settings: SecuritySettings, log: Log): Pro
       ...(settings.anonymous ? { anonymous: settings.anonymous } : {}),
       ...(settings.loginPolicy ? { policy: settings.loginPolicy } : {}),
       ...(settings.clock ? { clock: settings.clock } : {}),
+      ...(settings.sharedLimits ? { sharedLimits: settings.sharedLimits } : {}),
       log,
     });
     options.authenticator = accounts;

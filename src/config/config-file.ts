@@ -96,6 +96,24 @@ export function isSecretKey(key: string): boolean {
   return /password|passphrase|secret|token|credential/i.test(key);
 }
 
+/**
+ * A URL option (`redis-url`) with its password replaced by `********`: the
+ * rest (host, port, database) is what an operator checks in --print-config.
+ * A value that does not parse as a URL is hidden whole: it may still hold one.
+ */
+export function maskUrlPassword(key: string, value: unknown): unknown {
+  if (!key.endsWith('-url') || typeof value !== 'string') return value;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    return '(not a URL; hidden)';
+  }
+  if (parsed.password === '') return value;
+  parsed.password = '********';
+  return parsed.toString();
+}
+
 function optionTable(parser: Argv<unknown>): YargsOptionTable {
   const getOptions = (parser as unknown as { getOptions?: () => YargsOptionTable }).getOptions;
   if (typeof getOptions !== 'function') throw new Error('this yargs has no getOptions(): cannot derive the config keys');
@@ -309,7 +327,7 @@ export function formatEffectiveConfig(args: Record<string, unknown>, loaded: Loa
   const width = Math.max(...keys.map((k) => k.length), 3) + 2;
   const rows = keys.map((key) => {
     const value = args[key];
-    const shown = value === undefined ? '(unset)' : isSecretKey(key) ? '"********"' : JSON.stringify(value);
+    const shown = value === undefined ? '(unset)' : isSecretKey(key) ? '"********"' : JSON.stringify(maskUrlPassword(key, value));
     const source = loaded.sources[key] ?? { kind: 'default' };
     const from =
       source.kind === 'environment' ? `environment ${source.variable}` : source.kind === 'config file' ? 'config file' : source.kind;
