@@ -11,6 +11,7 @@ import { prepareSecurity } from '../auth/server-security';
 import type { PromptInput } from '../client/ui/hidden-prompt';
 import { declareCertCommand, runCertCommand } from './cert-cli';
 import { declareServerOptions, toServerSettings, UsageError, type ServerSettings } from './server-options';
+import { declareStorageOptions, describeStorage, openS3Storage, toStorageSettings, type StorageSettings } from './storage-options';
 import { declareStatusCommand, runStatusCommand } from './status-cli';
 import { declareUserCommand, runUserCommand } from './user-cli';
 
@@ -34,13 +35,14 @@ export interface ServerCliIo {
 export async function main(argv: string[], io: ServerCliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   let settings: ServerSettings | undefined;
   let operations: OperationsSettings | undefined;
+  let storage: StorageSettings | undefined;
   let config: LoadedConfig | undefined;
   let subcommand: (() => Promise<number>) | undefined;
   try {
     const parser = yargs(argv)
       .scriptName('ftp-server')
       .command('$0', 'Serve a folder over the ftp-server native protocol (default 0.0.0.0:5002)', (y) => {
-        const declared = declareOperationsOptions(declareServerOptions(y));
+        const declared = declareStorageOptions(declareOperationsOptions(declareServerOptions(y)));
         // The file's values go in as yargs defaults-with-precedence: below env and argv.
         config = applyConfigFile(declared, argv, process.env, process.cwd());
         return declared;
@@ -51,6 +53,7 @@ export async function main(argv: string[], io: ServerCliIo = { stdin: process.st
         }
         settings = toServerSettings(args);
         operations = toOperationsSettings(args);
+        storage = toStorageSettings(args);
       })
       .command('status', 'Print sessions, transfers in flight and totals from the admin endpoint', (y) =>
         declareStatusCommand(y, { argv, env: process.env, cwd: process.cwd() }), (args) => {
@@ -77,8 +80,8 @@ export async function main(argv: string[], io: ServerCliIo = { stdin: process.st
   }
   if (subcommand) return subcommand();
   // --help and --version print and end here.
-  if (!settings || !operations) return 0;
-  return serve(settings, operations);
+  if (!settings || !operations || !storage) return 0;
+  return serve(settings, operations, storage);
 }
 
 /** `--print-config`: the table, then exit 2 if the values would not start a server. */
@@ -87,6 +90,7 @@ function printConfig(args: Record<string, unknown>, config: LoadedConfig, io: Se
   try {
     toServerSettings(args as never);
     toOperationsSettings(args as never);
+    toStorageSettings(args);
     return 0;
   } catch (err) {
     io.stderr.write(`ftp-server: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -95,7 +99,7 @@ function printConfig(args: Record<string, unknown>, config: LoadedConfig, io: Se
 }
 
 /** Run the server until SIGINT/SIGTERM; returns the exit code. */
-async function serve(settings: ServerSettings, opsSettings: OperationsSettings): Promise<number> {
+async function serve(settings: ServerSettings, opsSettings: OperationsSettings, storageSettings: StorageSettings): Promise<number> {
   const logging = createServerLog({ logDir: settings.logDir, level: settings.logLevel, console: true, format: opsSettings.logFormat });
   const log = logging.log;
   let core: ServerCore | undefined;
@@ -103,9 +107,13 @@ async function serve(settings: ServerSettings, opsSettings: OperationsSettings):
   let ops: Operations | undefined;
   try {
     ops = prepareOperations(opsSettings, { logDir: settings.logDir, log });
+    // S3: the bucket is checked (and swept) before anything listens; the core,
+    // the accounts' homes and every listener then share this one storage.
+    const storage = storageSettings.kind === 's3' ? await openS3Storage(storageSettings, log) : undefined;
     const security = await prepareSecurity(
       {
         root: settings.root,
+        ...(storage ? { storage } : {}),
         host: settings.host,
         ...(settings.usersFile !== undefined ? { usersFile: settings.usersFile } : {}),
         ...(settings.anonymous ? { anonymous: settings.anonymous } : {}),
@@ -116,7 +124,7 @@ async function serve(settings: ServerSettings, opsSettings: OperationsSettings):
     );
     const { tls, ...shared } = security.options;
     // One core for every listener: one door, one set of accounts, one transfer log.
-    core = await ServerCore.create({ root: settings.root, log, observer: ops.observer, limits: settings.limits, ...shared });
+    core = await ServerCore.create({ root: settings.root, ...(storage ? { storage } : {}), log, observer: ops.observer, limits: settings.limits, ...shared });
     const native = await FileServer.start({ core, host: settings.host, port: settings.port, tls });
     listeners.push(native);
     const { address, port } = native.address;
@@ -131,7 +139,8 @@ async function serve(settings: ServerSettings, opsSettings: OperationsSettings):
     return 1;
   }
   const running = core;
-  log.info(`Serving folder ${path.resolve(settings.root)}; log file ${logging.logFile ?? '(none)'}`);
+  const served = storageSettings.kind === 's3' ? describeStorage(storageSettings) : `folder ${path.resolve(settings.root)}`;
+  log.info(`Serving ${served}; log file ${logging.logFile ?? '(none)'}`);
 
   const { limits } = settings;
   await new Promise<void>((resolve) => {
