@@ -53,7 +53,7 @@ beforeAll(async () => {
 
 const row = (text: string, key: string) => text.split('\n').find((line) => line.startsWith(`${key} `));
 
-test('command line: the Redis URL is shown with its password masked; every cluster option has its row', async () => {
+test('command line: the Redis URL is shown with its user and password masked; every cluster option has its row', async () => {
   const { code, out, err } = await printConfig([
     '--redis-url', `redis://ops:${SECRET}@10.0.0.5:6380/2`,
     '--redis-prefix', 'cluster-a:',
@@ -63,7 +63,7 @@ test('command line: the Redis URL is shown with its password masked; every clust
   ]);
   expect({ code, err }).toEqual({ code: 0, err: '' });
   expect(out).not.toContain(SECRET);
-  expect(row(out, 'redis-url')).toMatch(/^redis-url +"redis:\/\/ops:\*{8}@10\.0\.0\.5:6380\/2" +command line$/);
+  expect(row(out, 'redis-url')).toMatch(/^redis-url +"redis:\/\/\*{4}@10\.0\.0\.5:6380\/2" +command line$/);
   expect(row(out, 'redis-prefix')).toMatch(/"cluster-a:" +command line$/);
   expect(row(out, 'node-id')).toMatch(/"node-1" +command line$/);
   expect(row(out, 'proxy-protocol')).toMatch(/true +command line$/);
@@ -76,7 +76,7 @@ test('environment and config file reach the same options; the password from the 
   const { code, out } = await printConfig(['--config', file], { FTP_SERVER_REDIS_URL: `rediss://:${SECRET}@redis.internal:6379` });
   expect(code).toBe(0);
   expect(out).not.toContain(SECRET);
-  expect(row(out, 'redis-url')).toMatch(/"rediss:\/\/:\*{8}@redis\.internal:6379" +environment FTP_SERVER_REDIS_URL$/);
+  expect(row(out, 'redis-url')).toMatch(/"rediss:\/\/\*{4}@redis\.internal:6379" +environment FTP_SERVER_REDIS_URL$/);
   expect(row(out, 'node-id')).toMatch(/"from-file" +config file$/);
   expect(row(out, 'trusted-proxies')).toMatch(/"127\.0\.0\.2" +config file$/);
 });

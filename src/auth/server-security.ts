@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Log } from '../logging/log';
 import type { Permission } from '../core/access';
+import type { Storage } from '../storage/storage';
 import type { ServerCoreOptions } from '../core/server-core';
 import type { SharedLimits } from '../core/shared-limits';
 import type { Clock } from '../util/clock';
@@ -19,6 +20,8 @@ export const DEFAULT_USERS_FILE_NAME = 'users.json';
 
 export interface SecuritySettings {
   root: string;
+  /** The served files when they are not the local `root` (S3): homes are scoped from it. */
+  storage?: Storage;
   host: string;
   /** `--users` as given; absent: `users.json` in `cwd` if it exists, else no accounts. */
   usersFile?: string;
@@ -47,6 +50,7 @@ export async function prepareSecurity(settings: SecuritySettings, log: Log): Pro
   if (usersFile !== undefined || settings.anonymous) {
     accounts = await Accounts.open({
       root: settings.root,
+      ...(settings.storage ? { storage: settings.storage } : {}),
       ...(usersFile !== undefined ? { usersFile } : {}),
       ...(settings.anonymous ? { anonymous: settings.anonymous } : {}),
       ...(settings.loginPolicy ? { policy: settings.loginPolicy } : {}),

@@ -14,6 +14,7 @@ import { systemClock } from '../util/clock';
 import { declareCertCommand, runCertCommand } from './cert-cli';
 import { declareClusterOptions, DEFAULT_REDIS_START_WAIT_MS, toClusterSettings, type ClusterSettings } from './cluster-options';
 import { declareServerOptions, toServerSettings, UsageError, type ServerSettings } from './server-options';
+import { declareStorageOptions, describeStorage, openS3Storage, toStorageSettings, type StorageSettings } from './storage-options';
 import { declareStatusCommand, runStatusCommand } from './status-cli';
 import { declareUserCommand, runUserCommand } from './user-cli';
 
@@ -37,6 +38,7 @@ export interface ServerCliIo {
 export async function main(argv: string[], io: ServerCliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   let settings: ServerSettings | undefined;
   let operations: OperationsSettings | undefined;
+  let storage: StorageSettings | undefined;
   let cluster: ClusterSettings | undefined;
   let config: LoadedConfig | undefined;
   let subcommand: (() => Promise<number>) | undefined;
@@ -44,7 +46,7 @@ export async function main(argv: string[], io: ServerCliIo = { stdin: process.st
     const parser = yargs(argv)
       .scriptName('ftp-server')
       .command('$0', 'Serve a folder over the ftp-server native protocol (default 0.0.0.0:5002)', (y) => {
-        const declared = declareClusterOptions(declareOperationsOptions(declareServerOptions(y)));
+        const declared = declareClusterOptions(declareStorageOptions(declareOperationsOptions(declareServerOptions(y))));
         // The file's values go in as yargs defaults-with-precedence: below env and argv.
         config = applyConfigFile(declared, argv, process.env, process.cwd());
         return declared;
@@ -55,6 +57,7 @@ export async function main(argv: string[], io: ServerCliIo = { stdin: process.st
         }
         settings = toServerSettings(args);
         operations = toOperationsSettings(args);
+        storage = toStorageSettings(args);
         cluster = toClusterSettings(args);
       })
       .command('status', 'Print sessions, transfers in flight and totals from the admin endpoint', (y) =>
@@ -82,8 +85,8 @@ export async function main(argv: string[], io: ServerCliIo = { stdin: process.st
   }
   if (subcommand) return subcommand();
   // --help and --version print and end here.
-  if (!settings || !operations || !cluster) return 0;
-  return serve(settings, operations, cluster);
+  if (!settings || !operations || !storage || !cluster) return 0;
+  return serve(settings, operations, storage, cluster);
 }
 
 /** `--print-config`: the table, then exit 2 if the values would not start a server. */
@@ -92,6 +95,7 @@ function printConfig(args: Record<string, unknown>, config: LoadedConfig, io: Se
   try {
     toServerSettings(args as never);
     toOperationsSettings(args as never);
+    toStorageSettings(args);
     toClusterSettings(args as never);
     return 0;
   } catch (err) {
@@ -101,7 +105,7 @@ function printConfig(args: Record<string, unknown>, config: LoadedConfig, io: Se
 }
 
 /** Run the server until SIGINT/SIGTERM; returns the exit code. */
-async function serve(settings: ServerSettings, opsSettings: OperationsSettings, cluster: ClusterSettings): Promise<number> {
+async function serve(settings: ServerSettings, opsSettings: OperationsSettings, storageSettings: StorageSettings, cluster: ClusterSettings): Promise<number> {
   const logging = createServerLog({ logDir: settings.logDir, level: settings.logLevel, console: true, format: opsSettings.logFormat });
   const log = logging.log;
   let core: ServerCore | undefined;
@@ -110,6 +114,9 @@ async function serve(settings: ServerSettings, opsSettings: OperationsSettings, 
   let sharedLimits: ResilientLimits | undefined;
   try {
     ops = prepareOperations(opsSettings, { logDir: settings.logDir, log });
+    // S3: the bucket is checked (and swept) before anything listens; the core,
+    // the accounts' homes and every listener then share this one storage.
+    const storage = storageSettings.kind === 's3' ? await openS3Storage(storageSettings, log) : undefined;
     if (cluster.redis) {
       const { url, keyPrefix, nodeId } = cluster.redis;
       log.info(`Node ${nodeId}: per-IP limits, failed logins and bans shared in Redis at ${redactUrl(url)} under '${keyPrefix}'`);
@@ -121,6 +128,7 @@ async function serve(settings: ServerSettings, opsSettings: OperationsSettings, 
     const security = await prepareSecurity(
       {
         root: settings.root,
+        ...(storage ? { storage } : {}),
         host: settings.host,
         ...(settings.usersFile !== undefined ? { usersFile: settings.usersFile } : {}),
         ...(settings.anonymous ? { anonymous: settings.anonymous } : {}),
@@ -134,6 +142,7 @@ async function serve(settings: ServerSettings, opsSettings: OperationsSettings, 
     // One core for every listener: one door, one set of accounts, one transfer log.
     core = await ServerCore.create({
       root: settings.root,
+      ...(storage ? { storage } : {}),
       log,
       observer: ops.observer,
       limits: settings.limits,
@@ -156,7 +165,8 @@ async function serve(settings: ServerSettings, opsSettings: OperationsSettings, 
     return 1;
   }
   const running = core;
-  log.info(`Serving folder ${path.resolve(settings.root)}; log file ${logging.logFile ?? '(none)'}`);
+  const served = storageSettings.kind === 's3' ? describeStorage(storageSettings) : `folder ${path.resolve(settings.root)}`;
+  log.info(`Serving ${served}; log file ${logging.logFile ?? '(none)'}`);
 
   const { limits } = settings;
   await new Promise<void>((resolve) => {

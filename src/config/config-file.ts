@@ -97,21 +97,22 @@ export function isSecretKey(key: string): boolean {
 }
 
 /**
- * A URL option (`redis-url`) with its password replaced by `********`: the
- * rest (host, port, database) is what an operator checks in --print-config.
- * A value that does not parse as a URL is hidden whole: it may still hold one.
+ * A value as `--print-config` may show it: a URL's `user:password@` part is
+ * masked (an endpoint or a Redis URL can carry one, whatever its key is called).
+ * A `*-url` option that does not parse is hidden whole: it may still hold one.
  */
-export function maskUrlPassword(key: string, value: unknown): unknown {
-  if (!key.endsWith('-url') || typeof value !== 'string') return value;
-  let parsed: URL;
+export function maskCredentials(value: unknown, key = ''): unknown {
+  const urlKey = key.endsWith('-url');
+  if (typeof value !== 'string' || (!urlKey && !value.includes('@'))) return value;
   try {
-    parsed = new URL(value);
+    const url = new URL(value);
+    if (url.username === '' && url.password === '') return value;
+    url.username = '****';
+    url.password = '';
+    return url.toString();
   } catch {
-    return '(not a URL; hidden)';
+    return urlKey ? '(not a URL; hidden)' : value;
   }
-  if (parsed.password === '') return value;
-  parsed.password = '********';
-  return parsed.toString();
 }
 
 function optionTable(parser: Argv<unknown>): YargsOptionTable {
@@ -327,7 +328,7 @@ export function formatEffectiveConfig(args: Record<string, unknown>, loaded: Loa
   const width = Math.max(...keys.map((k) => k.length), 3) + 2;
   const rows = keys.map((key) => {
     const value = args[key];
-    const shown = value === undefined ? '(unset)' : isSecretKey(key) ? '"********"' : JSON.stringify(maskUrlPassword(key, value));
+    const shown = value === undefined ? '(unset)' : isSecretKey(key) ? '"********"' : JSON.stringify(maskCredentials(value, key));
     const source = loaded.sources[key] ?? { kind: 'default' };
     const from =
       source.kind === 'environment' ? `environment ${source.variable}` : source.kind === 'config file' ? 'config file' : source.kind;
