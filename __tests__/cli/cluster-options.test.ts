@@ -99,6 +99,7 @@ test.each([
   [['--proxy-protocol'], '--proxy-protocol needs --trusted-proxies'],
   [['--trusted-proxies', '10.0.0.0/8'], '--trusted-proxies needs --proxy-protocol'],
   [['--proxy-protocol', '--trusted-proxies', '10.0.0.0/33'], "--trusted-proxies: '10.0.0.0/33' has a prefix length outside 0-32"],
+  [['--login-failure-delay', '-1'], '--login-failure-delay must be a number of seconds from 0 to 60 (got -1)'],
   [['--proxy-protocol', '--trusted-proxies', 'balancer.example'], "--trusted-proxies: 'balancer.example' is not an IP address or CIDR block"],
 ])('%j exits 2: %s', async (args, message) => {
   const { code, out, err } = await printConfig(args);
