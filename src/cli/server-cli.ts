@@ -96,7 +96,7 @@ function printConfig(args: Record<string, unknown>, config: LoadedConfig, io: Se
     toServerSettings(args as never);
     toOperationsSettings(args as never);
     toStorageSettings(args);
-    toClusterSettings(args as never);
+    toClusterSettings(args);
     return 0;
   } catch (err) {
     io.stderr.write(`ftp-server: ${err instanceof Error ? err.message : String(err)}\n`);
