@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { Argv } from 'yargs';
 import { TrustedProxies, TrustedProxiesError } from '../cluster/addresses';
-import { DEFAULT_KEY_PREFIX } from '../cluster/redis-limits';
+import { DEFAULT_KEY_PREFIX } from '../cluster/redis-url';
 import { UsageError } from './server-options';
 
 /** How long a starting node waits for Redis before it serves on its own limits. */

@@ -9,7 +9,8 @@ import { ServerCore } from '../core/server-core';
 import { FileServer } from '../server/file-server';
 import { prepareSecurity } from '../auth/server-security';
 import type { PromptInput } from '../client/ui/hidden-prompt';
-import { ResilientLimits, redactUrl } from '../cluster/resilient-limits';
+import type { ResilientLimits } from '../cluster/resilient-limits';
+import { redactUrl } from '../cluster/redis-url';
 import { systemClock } from '../util/clock';
 import { declareCertCommand, runCertCommand } from './cert-cli';
 import { declareClusterOptions, DEFAULT_REDIS_START_WAIT_MS, toClusterSettings, type ClusterSettings } from './cluster-options';
@@ -120,7 +121,9 @@ async function serve(settings: ServerSettings, opsSettings: OperationsSettings, 
     if (cluster.redis) {
       const { url, keyPrefix, nodeId } = cluster.redis;
       log.info(`Node ${nodeId}: per-IP limits, failed logins and bans shared in Redis at ${redactUrl(url)} under '${keyPrefix}'`);
-      sharedLimits = ResilientLimits.connect({ url, keyPrefix, nodeId }, { clock: systemClock, log });
+      // Loaded only here: a single server never pays for the Redis client.
+      const { ResilientLimits: Limits } = await import('../cluster/resilient-limits');
+      sharedLimits = Limits.connect({ url, keyPrefix, nodeId }, { clock: systemClock, log });
       // A short wait so the first clients are counted cluster-wide; past it
       // the node serves on its own limits (logged) and joins when Redis answers.
       await sharedLimits.whenReady(DEFAULT_REDIS_START_WAIT_MS);

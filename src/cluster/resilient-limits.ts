@@ -18,6 +18,9 @@ import type { Clock, Timer } from '../util/clock';
 import type { SharedLimits } from '../core/shared-limits';
 import { MemoryLimits } from './memory-limits';
 import { RedisLimits, type RedisLimitsOptions } from './redis-limits';
+import { redactUrl } from './redis-url';
+
+export { redactUrl } from './redis-url';
 
 /** At most one ERROR line per this long while Redis stays unreachable. */
 export const DEFAULT_ERROR_INTERVAL_MS = 60_000;
@@ -191,17 +194,5 @@ export class ResilientLimits implements SharedLimits {
       this.options.log.info(`Redis at ${this.options.describe} reachable again after ${seconds} s; limits are shared again`);
     }
     this.everUp = true;
-  }
-}
-
-/** `redis://user:secret@host:6379/0` -> `redis://host:6379/0`: log lines never carry credentials. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.toString().replace(/\/$/, '');
-  } catch {
-    return '(invalid Redis URL)';
   }
 }
