@@ -8,6 +8,7 @@
  */
 import { AdminServer, DEGRADED_BODY } from '../../src/admin/admin-server';
 import { METRIC_NAMES, MetricsObserver } from '../../src/admin/metrics';
+import { formatStatus } from '../../src/cli/status-cli';
 import { parseMetrics, request, valueOf } from './admin-helpers';
 
 const target = { draining: false, activeSessions: 0 };
@@ -38,7 +39,10 @@ test('healthy, degraded, recovered, then draining: /healthz, /metrics and /statu
   expect(degraded).toMatchObject({ status: 200, body: DEGRADED_BODY });
   expect(degraded.body).toMatch(/^degraded: Redis unreachable/);
   expect(await redisSamples()).toEqual({ up: 0, failures: 3 });
-  expect(JSON.parse((await request(admin.port, '/status')).body)).toMatchObject({ shared_limits: { state: 'degraded', failures: 3 } });
+  const status = JSON.parse((await request(admin.port, '/status')).body);
+  expect(status).toMatchObject({ shared_limits: { state: 'degraded', failures: 3 } });
+  // `ftp-server status` prints it on a line of its own.
+  expect(formatStatus(status, admin.url)).toMatch(/^ {2}shared limits +degraded: Redis unreachable, limits are this node's own; 3 Redis failures since start$/m);
 
   // Back: healthy again; the failures stay counted (a counter never goes down).
   health.healthy = true;
@@ -58,7 +62,9 @@ test('a node without --redis-url exports no Redis metrics and no shared_limits i
   try {
     const text = (await request(single.port, '/metrics')).body;
     expect(text).not.toContain(METRIC_NAMES.redisUp);
-    expect(JSON.parse((await request(single.port, '/status')).body)).not.toHaveProperty('shared_limits');
+    const status = JSON.parse((await request(single.port, '/status')).body);
+    expect(status).not.toHaveProperty('shared_limits');
+    expect(formatStatus(status, single.url)).not.toContain('shared limits');
   } finally {
     await single.close();
   }
