@@ -22,7 +22,7 @@ import { parseMetrics, request, valueOf } from '../admin/admin-helpers';
 import { writeUsers } from '../auth/auth-server';
 import { Haproxy } from '../helpers/haproxy';
 import { RawConnection } from '../helpers/raw-connection';
-import { freePort, RedisServer } from '../helpers/redis-server';
+import { freePort, RedisServer, requireTool } from '../helpers/redis-server';
 import { S3RVER_CREDENTIALS, startS3Endpoint, type S3Endpoint } from '../helpers/s3-endpoint';
 import { spawnServer, type ServerProcess } from '../helpers/server-process';
 
@@ -47,6 +47,9 @@ const nodes: Record<'a' | 'b', Node> = {} as never;
 const open: RawConnection[] = [];
 
 beforeAll(async () => {
+  // Missing tools fail here, by name, before anything is started.
+  requireTool('redis-server', 'redis-server');
+  requireTool('haproxy', 'haproxy');
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cluster-'));
   const usersFile = path.join(dir, 'users.json');
   [redis, s3] = await Promise.all([RedisServer.start(), startS3Endpoint('cluster-bucket'), writeUsers(usersFile, [ALICE])]);
