@@ -8,6 +8,7 @@ import { saveUsersFile, type UsersData } from '../../src/auth/users-file';
 import type { ServerLimits } from '../../src/config/defaults';
 import { MemoryLog } from '../../src/logging/log';
 import type { Permission } from '../../src/core/access';
+import type { SharedLimits } from '../../src/core/shared-limits';
 import { FileServer, type TlsCredentials } from '../../src/server/file-server';
 import type { Clock } from '../../src/util/clock';
 
@@ -56,6 +57,8 @@ export async function startAuthServer(options: {
   limits?: Partial<ServerLimits>;
   /** scrypt runs at once, all addresses together (the server's default is 2). */
   maxConcurrentHashes?: number;
+  /** Failed logins, bans and per-IP limits shared with other servers (a cluster). */
+  sharedLimits?: SharedLimits;
   /** Runs after the folders exist, before the server starts (symlinks, files). */
   prepare?: (dirs: { root: string; outside: string }) => Promise<void>;
 } = {}): Promise<AuthServer> {
@@ -76,6 +79,7 @@ export async function startAuthServer(options: {
     scrypt: TEST_SCRYPT,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.maxConcurrentHashes ? { maxConcurrentHashes: options.maxConcurrentHashes } : {}),
+    ...(options.sharedLimits ? { sharedLimits: options.sharedLimits } : {}),
     log,
   });
   const server = await FileServer.start({
@@ -88,6 +92,7 @@ export async function startAuthServer(options: {
     authenticator: accounts,
     guestStorage: accounts.guestStorage,
     bans: accounts,
+    ...(options.sharedLimits ? { sharedLimits: options.sharedLimits } : {}),
     ...(options.tls ? { tls: options.tls } : {}),
   });
   return {

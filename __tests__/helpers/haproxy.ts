@@ -15,6 +15,11 @@ export interface HaproxyBackend {
   port: number;
   /** `send-proxy-v2` (binary, the default) or `send-proxy` (v1 text). */
   proxyVersion?: 1 | 2;
+  /**
+   * Health-check this backend with `GET /healthz` on this (admin) port, as
+   * deploy/haproxy.cfg does: a failed check takes it out of the balance.
+   */
+  checkPort?: number;
 }
 
 export interface HaproxyOptions {
@@ -26,6 +31,11 @@ export interface HaproxyOptions {
   source: string;
   /** Balancing algorithm (default roundrobin, which alternates predictably). */
   balance?: string;
+  /**
+   * Also give each backend a frontend of its own ({@link Haproxy.pinnedPort}),
+   * so a test can say which node a connection goes to, still through HAProxy.
+   */
+  pinned?: boolean;
 }
 
 /** Checks a config file with `haproxy -c`; returns its exit code and output. */
@@ -40,6 +50,7 @@ export class Haproxy {
 
   private constructor(
     readonly port: number,
+    private readonly pinnedPorts: ReadonlyMap<string, number>,
     private readonly child: ChildProcess,
     private readonly dir: string,
     private readonly exited: Promise<void>,
@@ -47,6 +58,13 @@ export class Haproxy {
 
   get pid(): number {
     return this.child.pid!;
+  }
+
+  /** The frontend port that goes to backend `name` alone (with `pinned`). */
+  pinnedPort(name: string): number {
+    const port = this.pinnedPorts.get(name);
+    if (port === undefined) throw new Error(`no pinned frontend for backend ${name}`);
+    return port;
   }
 
   /** Everything HAProxy printed so far. */
@@ -61,15 +79,17 @@ export class Haproxy {
     let lastError: unknown;
     for (let attempt = 0; attempt < 5; attempt += 1) {
       const port = await freePort();
+      const pinned = new Map<string, number>();
+      if (options.pinned) for (const backend of options.backends) pinned.set(backend.name, await freePort());
       const file = path.join(dir, 'haproxy.cfg');
-      await fs.writeFile(file, config(port, options));
+      await fs.writeFile(file, config(port, pinned, options));
       const child = spawn(program, ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      const haproxy = new Haproxy(port, child, dir, exited);
+      const haproxy = new Haproxy(port, pinned, child, dir, exited);
       child.stdout.on('data', (d: Buffer) => (haproxy.output += d.toString()));
       child.stderr.on('data', (d: Buffer) => (haproxy.output += d.toString()));
       try {
-        await haproxy.waitListening(timeoutMs);
+        for (const listening of [port, ...pinned.values()]) await haproxy.waitListening(listening, timeoutMs);
         return haproxy;
       } catch (err) {
         lastError = err;
@@ -98,23 +118,36 @@ export class Haproxy {
    * Wait until the frontend port is in LISTEN state. Read from /proc rather
    * than by connecting: a probe connection would be relayed to a backend.
    */
-  private async waitListening(timeoutMs: number): Promise<void> {
+  private async waitListening(port: number, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    const wanted = `0100007F:${this.port.toString(16).toUpperCase().padStart(4, '0')}`;
+    const wanted = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
     for (;;) {
-      if (this.child.exitCode !== null) throw new Error(`haproxy exited (${this.child.exitCode}) on port ${this.port}:\n${this.output}`);
+      if (this.child.exitCode !== null) throw new Error(`haproxy exited (${this.child.exitCode}) on port ${port}:\n${this.output}`);
       const table = await fs.readFile('/proc/net/tcp', 'utf8');
       // Columns: sl local_address rem_address st ...; st 0A is LISTEN.
       if (table.split('\n').some((line) => line.trim().split(/\s+/)[1] === wanted && line.trim().split(/\s+/)[3] === '0A')) return;
-      if (Date.now() > deadline) throw new Error(`haproxy did not listen on ${this.port} within ${timeoutMs} ms:\n${this.output}`);
+      if (Date.now() > deadline) throw new Error(`haproxy did not listen on ${port} within ${timeoutMs} ms:\n${this.output}`);
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }
 }
 
-function config(port: number, options: HaproxyOptions): string {
-  const servers = options.backends.map(
-    (b) => `    server ${b.name} 127.0.0.1:${b.port} ${b.proxyVersion === 1 ? 'send-proxy' : 'send-proxy-v2'}`,
+function serverLine(b: HaproxyBackend, withCheck = true): string {
+  const check = b.checkPort === undefined || !withCheck ? '' : ` check port ${b.checkPort} inter 250ms fall 1 rise 1`;
+  return `    server ${b.name} 127.0.0.1:${b.port} ${b.proxyVersion === 1 ? 'send-proxy' : 'send-proxy-v2'}${check}`;
+}
+
+function config(port: number, pinned: ReadonlyMap<string, number>, options: HaproxyOptions): string {
+  const checked = options.backends.some((b) => b.checkPort !== undefined);
+  // With checks, as in deploy/haproxy.cfg: a connection to a node that just
+  // died is retried on another one instead of failing the client.
+  const checks = checked
+    ? ['    option httpchk', '    http-check send meth GET uri /healthz', '    http-check expect status 200', '    option redispatch 1', '    retries 2']
+    : [];
+  const pins = options.backends.flatMap((b) =>
+    pinned.has(b.name)
+      ? [`frontend fe_${b.name}`, `    bind 127.0.0.1:${pinned.get(b.name)}`, `    default_backend pin_${b.name}`, `backend pin_${b.name}`, `    source ${options.source}`, serverLine(b, false)]
+      : [],
   );
   return [
     'global',
@@ -124,13 +157,16 @@ function config(port: number, options: HaproxyOptions): string {
     '    timeout connect 2s',
     '    timeout client 30s',
     '    timeout server 30s',
+    '    timeout check 2s',
     'frontend fe',
     `    bind 127.0.0.1:${port}`,
     '    default_backend nodes',
     'backend nodes',
     `    balance ${options.balance ?? 'roundrobin'}`,
     `    source ${options.source}`,
-    ...servers,
+    ...checks,
+    ...options.backends.map((b) => serverLine(b)),
+    ...pins,
     '',
   ].join('\n');
 }

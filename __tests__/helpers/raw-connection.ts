@@ -32,6 +32,11 @@ export class RawConnection {
     socket.on('error', () => {});
   }
 
+  /** Speak the protocol over a socket already connected (a TLS socket, or one past a PROXY header). */
+  static over(socket: net.Socket): RawConnection {
+    return new RawConnection(socket);
+  }
+
   static connect(port: number): Promise<RawConnection> {
     return new Promise((resolve, reject) => {
       const socket = net.connect({ host: '127.0.0.1', port }, () => resolve(new RawConnection(socket)));

@@ -31,13 +31,13 @@ export async function spawnServer(
   args: string[],
   cwd: string,
   startTimeoutMs = 20_000,
-  options: { fdLimit?: number } = {},
+  options: { fdLimit?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<ServerProcess> {
   const quoted = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const child =
     options.fdLimit === undefined
-      ? spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn('bash', ['-c', `ulimit -n ${options.fdLimit} && exec ${quoted}`], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      ? spawn(process.execPath, [BIN, ...args], { cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('bash', ['-c', `ulimit -n ${options.fdLimit} && exec ${quoted}`], { cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const listeners = new Set<() => void>();
   const collect = (data: Buffer) => {

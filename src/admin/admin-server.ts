@@ -16,6 +16,20 @@ export interface AdminTarget {
   readonly activeSessions: number;
 }
 
+/**
+ * The shared store of a cluster's limits (Redis), as the admin endpoint sees
+ * it: while it is away the node serves on its own limits, "degraded".
+ */
+export interface SharedLimitsHealth {
+  /** False while the store is unreachable. */
+  readonly healthy: boolean;
+  /** Failed calls and connection attempts since start. */
+  readonly failures: number;
+}
+
+/** The `/healthz` body while the shared limits are away (status still 200: see {@link AdminServer}). */
+export const DEGRADED_BODY = 'degraded: Redis unreachable; limits and bans are this node\'s own\n';
+
 /** Options of {@link AdminServer.start}. */
 export interface AdminServerOptions {
   target: AdminTarget;
@@ -26,6 +40,8 @@ export interface AdminServerOptions {
   port: number;
   log?: Log;
   clock?: Pick<Clock, 'now'>;
+  /** With a cluster: `/healthz` says degraded while it is away, `/status` says how it is. */
+  sharedLimits?: SharedLimitsHealth;
 }
 
 /** The `/status` document. Field names are snake_case, like the protocol's. */
@@ -44,6 +60,8 @@ export interface StatusDocument {
   };
   connections: { accepted: number; refused: Record<string, number> };
   commands: number;
+  /** With `--redis-url` only. */
+  shared_limits?: { state: 'ok' | 'degraded'; failures: number };
 }
 
 /** Headers common to every answer: nothing here may be cached by a proxy. */
@@ -51,7 +69,8 @@ const NO_STORE = { 'cache-control': 'no-store' };
 
 /**
  * The HTTP admin endpoint: `/healthz` (200 while accepting, 503 while
- * draining, for load balancers and systemd-style checks), `/metrics`
+ * draining, for load balancers and systemd-style checks; 200 with a
+ * `degraded` body while a cluster's Redis is away), `/metrics`
  * (Prometheus text) and `/status` (JSON for `ftp-server status`).
  * GET and HEAD only; it reads, it never changes the server.
  */
@@ -124,6 +143,9 @@ export class AdminServer {
       },
       connections: { accepted: totals.connectionsAccepted, refused },
       commands: totals.commands,
+      ...(this.options.sharedLimits
+        ? { shared_limits: { state: this.options.sharedLimits.healthy ? 'ok' : 'degraded', failures: this.options.sharedLimits.failures } }
+        : {}),
     };
   }
 
@@ -145,7 +167,11 @@ export class AdminServer {
     switch (path) {
       case '/healthz': {
         const draining = this.options.target.draining;
-        send(res, draining ? 503 : 200, 'text/plain; charset=utf-8', draining ? 'draining\n' : 'ok\n');
+        // Degraded stays 200: Redis is shared, so when it goes every node is
+        // degraded at once, and a 503 would make the balancer drop them all.
+        // The node still serves, on its own limits; the body says so.
+        const degraded = this.options.sharedLimits?.healthy === false;
+        send(res, draining ? 503 : 200, 'text/plain; charset=utf-8', draining ? 'draining\n' : degraded ? DEGRADED_BODY : 'ok\n');
         return;
       }
       case '/metrics':

@@ -15,6 +15,8 @@ export const METRIC_NAMES = Object.freeze({
   transferDuration: 'ftp_server_transfer_duration_seconds',
   transfers: 'ftp_server_transfers_total',
   transfersInFlight: 'ftp_server_transfers_in_flight',
+  redisUp: 'ftp_server_redis_up',
+  redisFailures: 'ftp_server_redis_failures_total',
 });
 
 /** Every value `ftp_server_connections_total{result}` can take, exported at 0 from the start. */
@@ -123,6 +125,33 @@ export class MetricsObserver implements ServerObserver {
       registers,
     });
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /**
+   * Export the health of a cluster's shared limits (`--redis-url`): a gauge
+   * that is 1 while Redis answers, and the count of failed Redis calls and
+   * connection attempts. Both are read from `source` at each scrape.
+   */
+  watchSharedLimits(source: { readonly healthy: boolean; readonly failures: number }): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: METRIC_NAMES.redisUp,
+      help: '1 while the shared limits in Redis answer, 0 while this node decides on its own limits',
+      registers,
+      collect() {
+        this.set(source.healthy ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: METRIC_NAMES.redisFailures,
+      help: 'Failed Redis calls and connection attempts since start',
+      registers,
+      collect() {
+        // The count is kept by the limits themselves; mirror it.
+        this.reset();
+        this.inc(source.failures);
+      },
+    });
   }
 
   /** A copy of the running totals. */

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Log } from '../logging/log';
 import { TRANSFER_LOG_FILE, TransferLog } from '../logging/transfer-log';
 import type { ServerObserver } from '../core/observer';
-import { AdminServer, type AdminTarget } from './admin-server';
+import { AdminServer, type AdminTarget, type SharedLimitsHealth } from './admin-server';
 import { MetricsObserver } from './metrics';
 import { combineObservers } from './observers';
 import type { OperationsSettings } from './options';
@@ -33,8 +33,12 @@ export interface Operations {
   readonly transferLog: TransferLog | undefined;
   /** The running admin endpoint, once {@link attach} has started it. */
   readonly admin: AdminServer | undefined;
-  /** Start the admin endpoint for `server` (a no-op when it is off) and log its address. */
-  attach(server: AdminTarget): Promise<void>;
+  /**
+   * Start the admin endpoint for `server` (a no-op when it is off) and log
+   * its address; with `sharedLimits` (a cluster's Redis), its health shows
+   * in /healthz, /status and /metrics.
+   */
+  attach(server: AdminTarget, sharedLimits?: SharedLimitsHealth): Promise<void>;
   /** Stop the admin endpoint and flush the transfer log. Call after the server has closed. */
   close(): Promise<void>;
 }
@@ -65,9 +69,17 @@ export function prepareOperations(settings: OperationsSettings, context: Operati
     get admin() {
       return admin;
     },
-    async attach(server) {
+    async attach(server, sharedLimits) {
       if (!metrics || settings.adminPort === undefined || admin) return;
-      admin = await AdminServer.start({ target: server, metrics, host: settings.adminHost, port: settings.adminPort, log });
+      if (sharedLimits) metrics.watchSharedLimits(sharedLimits);
+      admin = await AdminServer.start({
+        target: server,
+        metrics,
+        host: settings.adminHost,
+        port: settings.adminPort,
+        log,
+        ...(sharedLimits ? { sharedLimits } : {}),
+      });
       log.info(`Admin endpoint on ${admin.url} (/healthz, /metrics, /status)`);
     },
     close() {

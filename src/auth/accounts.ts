@@ -8,6 +8,7 @@ import { promises as fsp } from 'node:fs';
 import { silentLog, type Log } from '../logging/log';
 import { AuthError } from './errors';
 import type { Authenticator, Permission, Principal } from '../core/access';
+import type { SharedLimits } from '../core/shared-limits';
 import type { Storage } from '../storage/storage';
 import { addressKey } from '../util/address-key';
 import { systemClock, type Clock } from '../util/clock';
@@ -41,6 +42,11 @@ export interface AccountsOptions {
   /** Parameters of the dummy hash checked for unknown users when the file has no accounts to copy them from. */
   scrypt?: ScryptParams;
   policy?: Partial<LoginPolicy>;
+  /**
+   * Failed-login counts and bans shared by the nodes of a cluster (Redis):
+   * failures through any node count toward one ban, which every node honours.
+   */
+  sharedLimits?: SharedLimits;
   clock?: Clock;
   log?: Log;
   /** scrypt derivations at once (each takes a libuv pool thread). */
@@ -72,7 +78,7 @@ export class Accounts implements Authenticator {
     options: AccountsOptions,
   ) {
     this.required = anonymousStorage === undefined;
-    this.guard = new LoginGuard(clock, options.policy);
+    this.guard = new LoginGuard(clock, options.policy, options.sharedLimits);
     this.gate = new HashGate(options.maxConcurrentHashes ?? 2);
     this.fallbackParams = options.scrypt ?? DEFAULT_SCRYPT;
     this.anonymousPermissions = anonymousPermissions && new Set(anonymousPermissions);
@@ -128,7 +134,7 @@ export class Accounts implements Authenticator {
   }
 
   async login(username: string, password: string, ip: string): Promise<Principal> {
-    if (this.guard.isBanned(ip)) return this.refuseBanned();
+    if (await this.guard.checkBanned(ip)) return this.refuseBanned();
     if (this.anonymousPermissions && username.toLowerCase() === ANONYMOUS_USER) {
       return { name: ANONYMOUS_USER, permissions: this.anonymousPermissions, storage: this.anonymousStorage! };
     }
@@ -137,8 +143,8 @@ export class Accounts implements Authenticator {
     if (!leave) return this.refuseUnchecked('busy', BUSY);
     let user: UserRecord | undefined;
     try {
-      // The ban may have begun while this login waited for its turn.
-      user = this.guard.isBanned(ip) ? undefined : await this.check(username, password, ip);
+      // The ban may have begun while this login waited for its turn (here or on another node).
+      user = (await this.guard.checkBanned(ip)) ? undefined : await this.check(username, password, ip);
     } finally {
       leave();
     }
@@ -169,7 +175,7 @@ export class Accounts implements Authenticator {
     // a wrong password must take the same time.
     const matches = await this.gate.run(() => verifyPassword(usable ? password : '', stored ?? this.dummyHash()));
     const right = user !== undefined && stored !== undefined && usable && matches;
-    if (this.guard.isBanned(ip)) {
+    if (await this.guard.checkBanned(ip)) {
       // Banned while this password was hashed (by a guess checked beside
       // it): no login, not even with the right password.
       if (right) {
@@ -191,7 +197,7 @@ export class Accounts implements Authenticator {
   }
 
   private async fail(username: string, ip: string): Promise<never> {
-    const verdict = this.guard.recordFailure(ip);
+    const verdict = await this.guard.countFailure(ip);
     const { windowMs, banMs } = this.guard.policy;
     this.log.warn(
       `Failed login as '${printable(username)}' from ${ip} (${verdict.failures} in the last ${windowMs / 1000} s); answering in ${verdict.delayMs} ms`,

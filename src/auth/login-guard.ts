@@ -11,7 +11,14 @@
  *
  * Pure bookkeeping on an injected clock: no timers, no I/O, so the window
  * and the ban's expiry are tested by moving a fake clock.
+ *
+ * In a cluster ({@link SharedLimits}, Redis) the failure count and bans are
+ * the cluster's: {@link LoginGuard.countFailure} counts each failure there
+ * and {@link LoginGuard.checkBanned} asks there too, so ten failures spread
+ * over any nodes ban the address on every node. Delays and turns stay this
+ * node's: they pace what one process checks.
  */
+import type { SharedLimits } from '../core/shared-limits';
 import { addressKey } from '../util/address-key';
 import type { Clock } from '../util/clock';
 
@@ -92,6 +99,8 @@ export class LoginGuard {
   constructor(
     private readonly clock: Clock,
     policy: Partial<LoginPolicy> = {},
+    /** The cluster's failure counts and bans; absent: this node's alone. */
+    private readonly shared?: SharedLimits,
   ) {
     this.policy = { ...DEFAULT_LOGIN_POLICY, ...policy };
   }
@@ -113,19 +122,56 @@ export class LoginGuard {
     return 0;
   }
 
-  /** Record a failed login from `ip`. */
+  /**
+   * True while `ip` is banned: here, or (with shared limits) anywhere in the
+   * cluster. A ban learnt from the cluster is kept here until it ends, so
+   * this node's door refuses the address without asking again.
+   */
+  async checkBanned(ip: string): Promise<boolean> {
+    if (this.isBanned(ip)) return true;
+    if (!this.shared) return false;
+    const key = addressKey(ip);
+    let left: number;
+    try {
+      left = await this.shared.banRemainingMs(key);
+    } catch {
+      // The store's failures are its own to report; this node's view stands.
+      return this.isBanned(ip);
+    }
+    if (left <= 0) return this.isBanned(ip);
+    this.mirrorBan(key, left);
+    return true;
+  }
+
+  /**
+   * Record a failed login from `ip`, awaited before the login's turn ends
+   * (so the next login in line sees a ban it caused, on any node). With
+   * shared limits the cluster counts it and decides the ban; the delay is
+   * from this node's run of failures.
+   */
+  async countFailure(ip: string): Promise<FailureVerdict> {
+    if (!this.shared) return this.recordFailure(ip);
+    const key = addressKey(ip);
+    const record = this.touch(key);
+    record.streak += 1;
+    const delayMs = this.delayFor(record.streak);
+    const { maxFailures, windowMs, banMs } = this.policy;
+    let verdict: { failures: number; banned: boolean };
+    try {
+      verdict = await this.shared.recordLoginFailure(key, { maxFailures, windowMs, banMs });
+    } catch {
+      // No shared answer: decide here, as a node alone would.
+      record.streak -= 1;
+      return this.recordFailure(ip);
+    }
+    if (verdict.banned) this.mirrorBan(key, banMs);
+    return { delayMs, failures: verdict.failures, banned: verdict.banned };
+  }
+
+  /** Record a failed login from `ip`, counted and decided by this node alone. */
   recordFailure(ip: string): FailureVerdict {
     const now = this.clock.now();
-    const key = addressKey(ip);
-    let record = this.ips.get(key);
-    if (record) {
-      // Re-insert so Map order is "least recently failing first" for eviction.
-      this.ips.delete(key);
-    } else {
-      record = { failures: [], streak: 0 };
-      this.evictIfFull();
-    }
-    this.ips.set(key, record);
+    const record = this.touch(addressKey(ip));
     const horizon = now - this.policy.windowMs;
     while (record.failures.length > 0 && record.failures[0] <= horizon) record.failures.shift();
     record.failures.push(now);
@@ -195,6 +241,27 @@ export class LoginGuard {
   /** IPs currently tracked (for tests and metrics). */
   get trackedIps(): number {
     return this.ips.size;
+  }
+
+  /** The record of `key`, moved to the back of the eviction order (created if new). */
+  private touch(key: string): IpRecord {
+    let record = this.ips.get(key);
+    if (record) {
+      // Re-insert so Map order is "least recently failing first" for eviction.
+      this.ips.delete(key);
+    } else {
+      record = { failures: [], streak: 0 };
+      this.evictIfFull();
+    }
+    this.ips.set(key, record);
+    return record;
+  }
+
+  /** Hold a ban decided elsewhere (the cluster) here too, for `remainingMs`. */
+  private mirrorBan(key: string, remainingMs: number): void {
+    const record = this.touch(key);
+    const until = this.clock.now() + remainingMs;
+    if (record.bannedUntil === undefined || record.bannedUntil < until) record.bannedUntil = until;
   }
 
   private leave(key: string, turns: Turns): void {

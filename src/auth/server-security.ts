@@ -7,7 +7,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Log } from '../logging/log';
 import type { Permission } from '../core/access';
+import type { Storage } from '../storage/storage';
 import type { ServerCoreOptions } from '../core/server-core';
+import type { SharedLimits } from '../core/shared-limits';
 import type { Clock } from '../util/clock';
 import { Accounts } from './accounts';
 import type { LoginPolicy } from './login-guard';
@@ -18,12 +20,16 @@ export const DEFAULT_USERS_FILE_NAME = 'users.json';
 
 export interface SecuritySettings {
   root: string;
+  /** The served files when they are not the local `root` (S3): homes are scoped from it. */
+  storage?: Storage;
   host: string;
   /** `--users` as given; absent: `users.json` in `cwd` if it exists, else no accounts. */
   usersFile?: string;
   anonymous?: { permissions: Permission[]; home: string };
   loginPolicy?: Partial<LoginPolicy>;
   tls?: { certFile: string; keyFile: string; passphrase?: string };
+  /** A cluster's failed-login counts and bans (Redis), shared with the other nodes. */
+  sharedLimits?: SharedLimits;
   /** Folder the default users file is looked for in. */
   cwd?: string;
   clock?: Clock;
@@ -44,10 +50,12 @@ export async function prepareSecurity(settings: SecuritySettings, log: Log): Pro
   if (usersFile !== undefined || settings.anonymous) {
     accounts = await Accounts.open({
       root: settings.root,
+      ...(settings.storage ? { storage: settings.storage } : {}),
       ...(usersFile !== undefined ? { usersFile } : {}),
       ...(settings.anonymous ? { anonymous: settings.anonymous } : {}),
       ...(settings.loginPolicy ? { policy: settings.loginPolicy } : {}),
       ...(settings.clock ? { clock: settings.clock } : {}),
+      ...(settings.sharedLimits ? { sharedLimits: settings.sharedLimits } : {}),
       log,
     });
     options.authenticator = accounts;

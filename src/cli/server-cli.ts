@@ -9,8 +9,13 @@ import { ServerCore } from '../core/server-core';
 import { FileServer } from '../server/file-server';
 import { prepareSecurity } from '../auth/server-security';
 import type { PromptInput } from '../client/ui/hidden-prompt';
+import type { ResilientLimits } from '../cluster/resilient-limits';
+import { redactUrl } from '../cluster/redis-url';
+import { systemClock } from '../util/clock';
 import { declareCertCommand, runCertCommand } from './cert-cli';
+import { declareClusterOptions, DEFAULT_REDIS_START_WAIT_MS, toClusterSettings, type ClusterSettings } from './cluster-options';
 import { declareServerOptions, toServerSettings, UsageError, type ServerSettings } from './server-options';
+import { declareStorageOptions, describeStorage, openS3Storage, toStorageSettings, type StorageSettings } from './storage-options';
 import { declareStatusCommand, runStatusCommand } from './status-cli';
 import { declareUserCommand, runUserCommand } from './user-cli';
 
@@ -34,13 +39,15 @@ export interface ServerCliIo {
 export async function main(argv: string[], io: ServerCliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   let settings: ServerSettings | undefined;
   let operations: OperationsSettings | undefined;
+  let storage: StorageSettings | undefined;
+  let cluster: ClusterSettings | undefined;
   let config: LoadedConfig | undefined;
   let subcommand: (() => Promise<number>) | undefined;
   try {
     const parser = yargs(argv)
       .scriptName('ftp-server')
       .command('$0', 'Serve a folder over the ftp-server native protocol (default 0.0.0.0:5002)', (y) => {
-        const declared = declareOperationsOptions(declareServerOptions(y));
+        const declared = declareClusterOptions(declareStorageOptions(declareOperationsOptions(declareServerOptions(y))));
         // The file's values go in as yargs defaults-with-precedence: below env and argv.
         config = applyConfigFile(declared, argv, process.env, process.cwd());
         return declared;
@@ -51,6 +58,8 @@ export async function main(argv: string[], io: ServerCliIo = { stdin: process.st
         }
         settings = toServerSettings(args);
         operations = toOperationsSettings(args);
+        storage = toStorageSettings(args);
+        cluster = toClusterSettings(args);
       })
       .command('status', 'Print sessions, transfers in flight and totals from the admin endpoint', (y) =>
         declareStatusCommand(y, { argv, env: process.env, cwd: process.cwd() }), (args) => {
@@ -77,8 +86,8 @@ export async function main(argv: string[], io: ServerCliIo = { stdin: process.st
   }
   if (subcommand) return subcommand();
   // --help and --version print and end here.
-  if (!settings || !operations) return 0;
-  return serve(settings, operations);
+  if (!settings || !operations || !storage || !cluster) return 0;
+  return serve(settings, operations, storage, cluster);
 }
 
 /** `--print-config`: the table, then exit 2 if the values would not start a server. */
@@ -87,6 +96,8 @@ function printConfig(args: Record<string, unknown>, config: LoadedConfig, io: Se
   try {
     toServerSettings(args as never);
     toOperationsSettings(args as never);
+    toStorageSettings(args);
+    toClusterSettings(args);
     return 0;
   } catch (err) {
     io.stderr.write(`ftp-server: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -95,43 +106,70 @@ function printConfig(args: Record<string, unknown>, config: LoadedConfig, io: Se
 }
 
 /** Run the server until SIGINT/SIGTERM; returns the exit code. */
-async function serve(settings: ServerSettings, opsSettings: OperationsSettings): Promise<number> {
+async function serve(settings: ServerSettings, opsSettings: OperationsSettings, storageSettings: StorageSettings, cluster: ClusterSettings): Promise<number> {
   const logging = createServerLog({ logDir: settings.logDir, level: settings.logLevel, console: true, format: opsSettings.logFormat });
   const log = logging.log;
   let core: ServerCore | undefined;
   const listeners: Listener[] = [];
   let ops: Operations | undefined;
+  let sharedLimits: ResilientLimits | undefined;
   try {
     ops = prepareOperations(opsSettings, { logDir: settings.logDir, log });
+    // S3: the bucket is checked (and swept) before anything listens; the core,
+    // the accounts' homes and every listener then share this one storage.
+    const storage = storageSettings.kind === 's3' ? await openS3Storage(storageSettings, log) : undefined;
+    if (cluster.redis) {
+      const { url, keyPrefix, nodeId } = cluster.redis;
+      log.info(`Node ${nodeId}: per-IP limits, failed logins and bans shared in Redis at ${redactUrl(url)} under '${keyPrefix}'`);
+      // Loaded only here: a single server never pays for the Redis client.
+      const { ResilientLimits: Limits } = await import('../cluster/resilient-limits');
+      sharedLimits = Limits.connect({ url, keyPrefix, nodeId }, { clock: systemClock, log });
+      // A short wait so the first clients are counted cluster-wide; past it
+      // the node serves on its own limits (logged) and joins when Redis answers.
+      await sharedLimits.whenReady(DEFAULT_REDIS_START_WAIT_MS);
+    }
     const security = await prepareSecurity(
       {
         root: settings.root,
+        ...(storage ? { storage } : {}),
         host: settings.host,
         ...(settings.usersFile !== undefined ? { usersFile: settings.usersFile } : {}),
         ...(settings.anonymous ? { anonymous: settings.anonymous } : {}),
         loginPolicy: settings.loginPolicy,
         ...(settings.tls ? { tls: settings.tls } : {}),
+        ...(sharedLimits ? { sharedLimits } : {}),
       },
       log,
     );
     const { tls, ...shared } = security.options;
     // One core for every listener: one door, one set of accounts, one transfer log.
-    core = await ServerCore.create({ root: settings.root, log, observer: ops.observer, limits: settings.limits, ...shared });
-    const native = await FileServer.start({ core, host: settings.host, port: settings.port, tls });
+    core = await ServerCore.create({
+      root: settings.root,
+      ...(storage ? { storage } : {}),
+      log,
+      observer: ops.observer,
+      limits: settings.limits,
+      ...shared,
+      ...(sharedLimits ? { sharedLimits } : {}),
+    });
+    const native = await FileServer.start({ core, host: settings.host, port: settings.port, tls, ...(cluster.proxy ? { proxy: cluster.proxy } : {}) });
     listeners.push(native);
     const { address, port } = native.address;
     log.info(`FTP Server listening on ${address}:${port}`);
-    await ops.attach(allListeners(listeners));
+    if (cluster.proxy) log.info(`PROXY protocol on: client addresses from the headers of ${cluster.proxy.trusted.entries.join(', ')}; other peers are refused`);
+    await ops.attach(allListeners(listeners), sharedLimits);
   } catch (err) {
     log.error(`Could not start: ${err instanceof Error ? err.message : String(err)}`);
     await Promise.all(listeners.map((l) => l.close(0)));
     await core?.close();
+    await sharedLimits?.close();
     await ops?.close();
     await logging.close();
     return 1;
   }
   const running = core;
-  log.info(`Serving folder ${path.resolve(settings.root)}; log file ${logging.logFile ?? '(none)'}`);
+  const served = storageSettings.kind === 's3' ? describeStorage(storageSettings) : `folder ${path.resolve(settings.root)}`;
+  log.info(`Serving ${served}; log file ${logging.logFile ?? '(none)'}`);
 
   const { limits } = settings;
   await new Promise<void>((resolve) => {
@@ -150,6 +188,8 @@ async function serve(settings: ServerSettings, opsSettings: OperationsSettings):
     process.on('SIGTERM', onSignal);
   });
   await running.close();
+  // After the listeners: the node's last connections gave their slots back.
+  await sharedLimits?.close();
   // The admin endpoint stayed up through the drain (/healthz said 503); now it goes.
   await ops.close();
   // Let winston write its last lines before the process ends on its own.

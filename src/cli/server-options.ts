@@ -58,6 +58,7 @@ export function declareServerOptions<T>(yargs: Argv<T>) {
     .option('anonymous-perms', { type: 'string', default: 'read', describe: 'What anonymous users may do: read, write, delete, mkdir, rename, all' })
     .option('anonymous-home', { type: 'string', default: '/', describe: 'Folder under the root anonymous users see as /' })
     .option('max-login-failures', { type: 'number', default: DEFAULT_LOGIN_POLICY.maxFailures, describe: 'Failed logins per IP within --ban-time that ban it (0 = no bans)' })
+    .option('login-failure-delay', { type: 'number', default: seconds(DEFAULT_LOGIN_POLICY.failureDelayMs), describe: 'Answer a failed login after this, seconds, doubled per further failure up to 8 s (0 = no delay)' })
     .option('ban-time', { type: 'number', default: seconds(DEFAULT_LOGIN_POLICY.banMs), describe: 'Failure window and ban length, seconds (429 greeting while banned)' })
     .option('tls-cert', { type: 'string', describe: 'PEM certificate (chain): the port then speaks TLS only' })
     .option('tls-key', { type: 'string', describe: 'PEM private key of --tls-cert' })
@@ -85,6 +86,7 @@ type ParsedOptions = {
   'anonymous-perms'?: string;
   'anonymous-home'?: string;
   'max-login-failures'?: number;
+  'login-failure-delay'?: number;
   'ban-time'?: number;
   'tls-cert'?: string;
   'tls-key'?: string;
@@ -128,7 +130,12 @@ export function toServerSettings(args: ParsedOptions): ServerSettings {
     }
   }
   const banTime = args['ban-time'] ?? DEFAULT_LOGIN_POLICY.banMs / 1000;
+  const failureDelay = args['login-failure-delay'] ?? DEFAULT_LOGIN_POLICY.failureDelayMs / 1000;
+  if (typeof failureDelay !== 'number' || !Number.isFinite(failureDelay) || failureDelay < 0 || failureDelay > 60) {
+    throw new UsageError(`--login-failure-delay must be a number of seconds from 0 to 60 (got ${String(args['login-failure-delay'])})`);
+  }
   const loginPolicy: Partial<LoginPolicy> = {
+    failureDelayMs: Math.round(failureDelay * 1000),
     maxFailures: args['max-login-failures'] ?? DEFAULT_LOGIN_POLICY.maxFailures,
     banMs: banTime * 1000,
     windowMs: banTime * 1000,

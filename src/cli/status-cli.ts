@@ -200,6 +200,8 @@ export function formatStatus(status: StatusDocument, base: string): string {
     ['connections', `${status.connections.accepted} accepted; refused: ${refused.length > 0 ? refused.join(', ') : 'none'}`],
     ['commands', String(status.commands)],
   ];
+  const shared = status.shared_limits;
+  if (shared) rows.push(['shared limits', `${shared.state === 'ok' ? 'Redis ok' : 'degraded: Redis unreachable, limits are this node\'s own'}; ${shared.failures} Redis failures since start`]);
   const head = `${status.server} at ${base}: ${status.state}, up ${formatDuration(status.uptime_seconds)} (since ${status.started_at})`;
   return `${[head, ...rows.map(([k, v]) => `  ${k.padEnd(20)}${v}`)].join('\n')}\n`;
 }

@@ -25,6 +25,7 @@ import type { Clock, Timer } from '../util/clock';
 import type { SharedLimits } from '../core/shared-limits';
 import { withScripts, type AdmitVerdict, type ScriptedRedis } from './redis-scripts';
 import { SlotLedger } from './slot-ledger';
+import { DEFAULT_KEY_PREFIX } from './redis-url';
 
 /** Lease refresh interval and lifetime: a dead node's counts are gone within the lifetime. */
 export const DEFAULT_REFRESH_MS = 5_000;
@@ -32,7 +33,7 @@ export const DEFAULT_LEASE_MS = 15_000;
 /** Short enough that a Redis outage costs a new connection at most this long. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
 export const DEFAULT_COMMAND_TIMEOUT_MS = 1_000;
-export const DEFAULT_KEY_PREFIX = 'ftp-server:';
+export { DEFAULT_KEY_PREFIX } from './redis-url';
 /** Conn hashes per lease/sync script call: bounds one script's run time. */
 const BATCH = 500;
 

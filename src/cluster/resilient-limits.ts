@@ -14,10 +14,13 @@
  */
 import type { Log } from '../logging/log';
 import { LogThrottle, suppressedNote } from '../logging/throttle';
-import type { Clock } from '../util/clock';
+import type { Clock, Timer } from '../util/clock';
 import type { SharedLimits } from '../core/shared-limits';
 import { MemoryLimits } from './memory-limits';
 import { RedisLimits, type RedisLimitsOptions } from './redis-limits';
+import { redactUrl } from './redis-url';
+
+export { redactUrl } from './redis-url';
 
 /** At most one ERROR line per this long while Redis stays unreachable. */
 export const DEFAULT_ERROR_INTERVAL_MS = 60_000;
@@ -26,6 +29,8 @@ export const DEFAULT_ERROR_INTERVAL_MS = 60_000;
 export interface RemoteLimits extends SharedLimits {
   /** Slots this node holds in the store for `ipKey`. */
   heldSlots(ipKey: string): number;
+  /** Resolves once the store was first reached (may never resolve). */
+  whenReady?(): Promise<void>;
 }
 
 export interface ResilientLimitsOptions {
@@ -83,6 +88,25 @@ export class ResilientLimits implements SharedLimits {
   /** Failed Redis calls and connection attempts since start (for /metrics). */
   get failures(): number {
     return this.failureCount;
+  }
+
+  /**
+   * Wait up to `timeoutMs` for the store to be reached the first time:
+   * true once it was, false on timeout (it goes on trying in the background;
+   * decisions are local until then).
+   */
+  async whenReady(timeoutMs: number): Promise<boolean> {
+    if (this.remote.healthy) return true;
+    if (!this.remote.whenReady) return false;
+    let timer: Timer | undefined;
+    const late = new Promise<false>((resolve) => {
+      timer = this.options.clock.setTimer(timeoutMs, () => resolve(false));
+    });
+    try {
+      return await Promise.race([this.remote.whenReady().then(() => true as const), late]);
+    } finally {
+      timer?.cancel();
+    }
   }
 
   /** The remote store (its node id and prefix, for logs and tests). */
@@ -170,17 +194,5 @@ export class ResilientLimits implements SharedLimits {
       this.options.log.info(`Redis at ${this.options.describe} reachable again after ${seconds} s; limits are shared again`);
     }
     this.everUp = true;
-  }
-}
-
-/** `redis://user:secret@host:6379/0` -> `redis://host:6379/0`: log lines never carry credentials. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.toString().replace(/\/$/, '');
-  } catch {
-    return '(invalid Redis URL)';
   }
 }

@@ -96,6 +96,25 @@ export function isSecretKey(key: string): boolean {
   return /password|passphrase|secret|token|credential/i.test(key);
 }
 
+/**
+ * A value as `--print-config` may show it: a URL's `user:password@` part is
+ * masked (an endpoint or a Redis URL can carry one, whatever its key is called).
+ * A `*-url` option that does not parse is hidden whole: it may still hold one.
+ */
+export function maskCredentials(value: unknown, key = ''): unknown {
+  const urlKey = key.endsWith('-url');
+  if (typeof value !== 'string' || (!urlKey && !value.includes('@'))) return value;
+  try {
+    const url = new URL(value);
+    if (url.username === '' && url.password === '') return value;
+    url.username = '****';
+    url.password = '';
+    return url.toString();
+  } catch {
+    return urlKey ? '(not a URL; hidden)' : value;
+  }
+}
+
 function optionTable(parser: Argv<unknown>): YargsOptionTable {
   const getOptions = (parser as unknown as { getOptions?: () => YargsOptionTable }).getOptions;
   if (typeof getOptions !== 'function') throw new Error('this yargs has no getOptions(): cannot derive the config keys');
@@ -309,7 +328,7 @@ export function formatEffectiveConfig(args: Record<string, unknown>, loaded: Loa
   const width = Math.max(...keys.map((k) => k.length), 3) + 2;
   const rows = keys.map((key) => {
     const value = args[key];
-    const shown = value === undefined ? '(unset)' : isSecretKey(key) ? '"********"' : JSON.stringify(value);
+    const shown = value === undefined ? '(unset)' : isSecretKey(key) ? '"********"' : JSON.stringify(maskCredentials(value, key));
     const source = loaded.sources[key] ?? { kind: 'default' };
     const from =
       source.kind === 'environment' ? `environment ${source.variable}` : source.kind === 'config file' ? 'config file' : source.kind;

@@ -6,6 +6,7 @@ import { FrameDecoder } from '../protocol/frame-decoder';
 import { encodeFrame } from '../protocol/frame-encoder';
 import type { Timer } from '../util/clock';
 import type { Principal } from '../core/access';
+import type { Peer } from '../core/intake';
 import type { NativeSession } from './native-session';
 import { runCommand } from './command-runner';
 import { InvalidFrames } from './invalid-frames';
@@ -87,6 +88,8 @@ export class ConnectionSession implements NativeSession, TransferHost {
   constructor(
     readonly socket: Socket,
     readonly deps: SessionDeps,
+    /** The client as a PROXY header named it; absent: the socket's own peer. */
+    private readonly peer?: Peer,
   ) {
     (socket as SessionSocket)[SESSION] = this;
     // Errors are noted from the start; reading waits for run(), so a
@@ -102,12 +105,13 @@ export class ConnectionSession implements NativeSession, TransferHost {
 
   /** `IP:PORT` of the client (derived, not stored: idle sessions stay small). */
   get remote(): string {
+    if (this.peer) return `${this.peer.address}:${this.peer.port}`;
     return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
   }
 
   /** The client's IP, `::ffff:` stripped. */
   get ip(): string {
-    return (this.socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
+    return (this.peer?.address ?? this.socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
   }
 
   /** `Client-IP:PORT`, the label of this session's log lines. */

@@ -1,4 +1,5 @@
 import type { ServerCore, ServerCoreOptions } from '../core/server-core';
+import type { ProxySettings } from '../core/intake';
 import type { TlsCredentials } from './tls-listener';
 
 /**
@@ -19,4 +20,10 @@ export interface FileServerOptions extends ServerCoreOptions {
   port?: number;
   /** Serve TLS only (TLS 1.2+, modern ciphers) with this certificate and key. */
   tls?: TlsCredentials;
+  /**
+   * Behind a load balancer: read each connection's client from the PROXY
+   * header (v1 or v2) the balancer sends first, and accept connections from
+   * the trusted balancers only. Limits, bans and logs then see the client.
+   */
+  proxy?: ProxySettings;
 }

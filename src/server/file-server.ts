@@ -4,6 +4,7 @@ import { LISTEN_BACKLOG, PROTOCOL_VERSION, SERVER_NAME, type ServerLimits } from
 import type { SessionInfo } from '../core/access';
 import type { HashJobCounts } from '../core/hash-worker';
 import type { Refusal } from '../core/admission';
+import { Intake, type Peer } from '../core/intake';
 import type { Listener } from '../core/listener';
 import { ServerCore } from '../core/server-core';
 import type { Log } from '../logging/log';
@@ -46,6 +47,8 @@ export class FileServer implements Listener {
   private readonly open = new Set<Connection>();
   private readonly connections = new WeakMap<SessionInfo, Connection>();
   private readonly tls: TlsAcceptor | undefined;
+  /** Who the client is: the socket's peer, or the PROXY header's source. */
+  private readonly intake: Intake;
   private handshakes = 0;
   private readonly server: net.Server;
   private readonly log: Log;
@@ -58,7 +61,7 @@ export class FileServer implements Listener {
     readonly core: ServerCore,
     /** Whether this server made its core (and so closes it when it stops). */
     private readonly ownsCore: boolean,
-    private readonly extras: Pick<FileServerOptions, 'tls'> = {},
+    private readonly extras: Pick<FileServerOptions, 'tls' | 'proxy'> = {},
   ) {
     const { limits, authenticator, log, clock } = core;
     this.limits = limits;
@@ -89,6 +92,7 @@ export class FileServer implements Listener {
     // TLS or not, the listener is plain TCP: admission runs on the raw
     // connection, and only an admitted one gets a handshake.
     this.tls = extras.tls && new TlsAcceptor(extras.tls, { handshakeTimeoutMs: limits.frameTimeoutMs, clock, log, throttle: core.throttle });
+    this.intake = new Intake({ proxy: extras.proxy, clock, log, throttle: core.throttle }, (socket, peer) => this.admitted(socket, peer));
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => this.onAcceptError(err));
   }
@@ -100,7 +104,7 @@ export class FileServer implements Listener {
    */
   static async start(options: FileServerOptions): Promise<FileServer> {
     const core = options.core ?? (await ServerCore.create(options));
-    const server = new FileServer(core, options.core === undefined, { tls: options.tls });
+    const server = new FileServer(core, options.core === undefined, { tls: options.tls, proxy: options.proxy });
     try {
       await server.listen(options.host ?? '0.0.0.0', options.port ?? 5002);
     } catch (err) {
@@ -161,10 +165,15 @@ export class FileServer implements Listener {
   }
 
   private accept(raw: net.Socket): void {
-    // Nothing is read until the connection is admitted, but a reset while
-    // the admission is decided must not become an unhandled error.
+    // Nothing is read until the connection is admitted (past its PROXY
+    // header, if any), but a reset meanwhile must not become an unhandled error.
     raw.on('error', ignore);
-    this.admit(raw).then(
+    this.intake.accept(raw);
+  }
+
+  /** The client is known (`peer` from a PROXY header, else the socket's own): to the door. */
+  private admitted(raw: net.Socket, peer: Peer | undefined): void {
+    this.admit(raw, peer).then(
       () => raw.off('error', ignore),
       (err: unknown) => {
         this.log.error('Admitting a connection failed', err);
@@ -173,8 +182,9 @@ export class FileServer implements Listener {
     );
   }
 
-  private async admit(raw: net.Socket): Promise<void> {
-    const ip = normaliseIp(raw.remoteAddress);
+  private async admit(raw: net.Socket, peer: Peer | undefined): Promise<void> {
+    const ip = normaliseIp(peer?.address ?? raw.remoteAddress);
+    const remote = `${ip}:${peer?.port ?? raw.remotePort}`;
     if (this.closing) {
       this.core.observer.connection?.('draining', 'native');
       raw.destroy();
@@ -183,7 +193,7 @@ export class FileServer implements Listener {
     const conn: Connection = { key: addressKey(ip) };
     const admitted = await this.core.admission.admit(ip, conn);
     if (!admitted.admitted) {
-      this.refuse(raw, ip, conn.key, admitted);
+      this.refuse(raw, remote, conn.key, admitted);
       return;
     }
     if (this.closing || raw.destroyed) {
@@ -195,7 +205,7 @@ export class FileServer implements Listener {
     }
     this.open.add(conn);
     if (!this.tls) {
-      this.start(conn, raw);
+      this.start(conn, raw, peer);
       return;
     }
     // The place counts from here; an unfinished handshake keeps it only
@@ -203,11 +213,11 @@ export class FileServer implements Listener {
     this.handshakes += 1;
     conn.handshake = this.tls.handshake(
       raw,
-      { key: conn.key, peer: `${ip}:${raw.remotePort}` },
+      { key: conn.key, peer: remote },
       (secure) => {
         this.handshakes -= 1;
         conn.handshake = undefined;
-        this.start(conn, secure);
+        this.start(conn, secure, peer);
       },
       () => {
         this.handshakes -= 1;
@@ -218,8 +228,8 @@ export class FileServer implements Listener {
   }
 
   /** An admitted connection is ready for the protocol: greet it and serve it. */
-  private start(conn: Connection, socket: net.Socket): void {
-    const session = new ConnectionSession(socket, this.sessionDeps);
+  private start(conn: Connection, socket: net.Socket, peer: Peer | undefined): void {
+    const session = new ConnectionSession(socket, this.sessionDeps, peer);
     conn.session = session;
     this.connections.set(session, conn);
     session.admitted = true;
@@ -270,10 +280,9 @@ export class FileServer implements Listener {
    * why (encrypted on a TLS port), and close without waiting on the client.
    * Logged once per address and code per interval.
    */
-  private refuse(raw: net.Socket, ip: string, key: string, refusal: Refusal): void {
+  private refuse(raw: net.Socket, remote: string, key: string, refusal: Refusal): void {
     const { message, reason } = refusal;
     const code = refusalCode(reason);
-    const remote = `${ip}:${raw.remotePort}`;
     this.core.observer.connection?.(reason, 'native');
     const greeting = encodeFrame({ type: 'connection', code, message });
     const greeted = this.tls ? this.tls.refuse(raw, { key, peer: remote }, greeting) : sendAndClose(raw, greeting);
@@ -306,7 +315,8 @@ export class FileServer implements Listener {
     // Commands cut by a closed socket still log their ending: wait for those lines.
     const sessions = [...this.open].flatMap((conn) => (conn.session ? [conn.session] : []));
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    // Handshakes and refusals under way have nothing to finish.
+    // Headers, handshakes and refusals under way have nothing to finish.
+    this.intake.close();
     this.tls?.close();
     for (const conn of [...this.open]) {
       if (!conn.handshake) continue;

@@ -11,6 +11,8 @@ import type { SessionDeps } from './session-deps';
 /** What the transfers need from their session. */
 export interface TransferHost {
   readonly socket: Socket;
+  /** `IP:PORT` of the client (behind a balancer: from its PROXY header). */
+  readonly remote: string;
   readonly decoder: FrameDecoder;
   readonly deps: SessionDeps;
   send(message: object): void;
@@ -45,8 +47,7 @@ export class SessionTransfers implements SessionChannel {
   }
 
   endAfterReply(): void {
-    const { remoteAddress, remotePort } = this.host.socket;
-    this.host.requestClose(`Client ${remoteAddress}:${remotePort} requested disconnect`);
+    this.host.requestClose(`Client ${this.host.remote} requested disconnect`);
   }
 
   async sendDownload(download: Download): Promise<{ bytes: number; sha256: string }> {
