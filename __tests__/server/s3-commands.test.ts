@@ -11,8 +11,15 @@
  * RENAME of a folder is refused (403, nothing moved), an upload at an offset
  * (what FTP's APPE and REST+STOR need) is refused before any byte is
  * stored, and a too-large announced size is 413 where a disk says 507.
+ * The FTP port's refusals of the same (APPE, REST+STOR, RNTO of a folder) run
+ * at the end against a real FtpServer on the same bucket, once the FTP
+ * listener (src/ftp/ftp-server.ts, from its own branch) is merged; until
+ * then that block is skipped.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
 import {
   GetObjectCommand,
   HeadObjectCommand,
@@ -24,6 +31,7 @@ import {
 import { isStorageError } from '../../src/storage/errors';
 import { parseClientPath } from '../../src/storage/path-rules';
 import { S3Storage } from '../../src/storage/s3/s3-storage';
+import { ServerCore } from '../../src/core/server-core';
 import { FileServer } from '../../src/server/file-server';
 import { encodeFrame } from '../../src/protocol/frame-encoder';
 import { MemoryLog, silentLog } from '../../src/logging/log';
@@ -373,5 +381,113 @@ describe('QUIT on S3', () => {
   it('says goodbye and closes', async () => {
     expect(await conn.request('QUIT')).toEqual({ type: 'response', code: 200, message: 'Goodbye' });
     await conn.waitClosed();
+  });
+});
+
+const FTP_SERVER = path.join(__dirname, '..', '..', 'src', 'ftp', 'ftp-server.ts');
+
+/** The part of the FTP listener's module used here (loaded only once it exists). */
+interface FtpModule {
+  FtpServer: { start(options: { core: ServerCore; host: string; port: number }): Promise<{ port: number; close(graceMs?: number): Promise<void> }> };
+}
+
+/** A control connection: send a line, read one (possibly multi-line) reply. */
+class Control {
+  private buffer = '';
+  private waiter: (() => void) | undefined;
+  private constructor(private readonly socket: net.Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (text: string) => {
+      this.buffer += text;
+      this.waiter?.();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  static async open(port: number): Promise<Control> {
+    const socket = await new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect({ host: '127.0.0.1', port }, () => resolve(s));
+      s.once('error', reject);
+    });
+    const control = new Control(socket);
+    await control.reply();
+    return control;
+  }
+
+  /** The next reply: its code and its last line's text. */
+  async reply(timeoutMs = 10_000): Promise<{ code: number; text: string }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const match = /^(?:.*\r\n)*?(\d{3}) ([^\r\n]*)\r\n/.exec(this.buffer);
+      if (match) {
+        this.buffer = this.buffer.slice(match[0].length);
+        return { code: Number(match[1]), text: match[2] };
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no FTP reply within ${timeoutMs} ms; have ${JSON.stringify(this.buffer)}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  async send(line: string): Promise<{ code: number; text: string }> {
+    this.socket.write(`${line}\r\n`);
+    return this.reply();
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+(fs.existsSync(FTP_SERVER) ? describe : describe.skip)('the FTP port on S3', () => {
+  it('refuses APPE (550) and REST+STOR (554) before any byte moves, and RNFR/RNTO of a folder (550); the bucket is unchanged', async () => {
+    await t.put('part.bin', 'first half');
+    await t.put('album/');
+    await t.put('album/a.jpg', 'a');
+    const before = await t.keys();
+    const core = await ServerCore.create({ storage: t.server.core.storage });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { FtpServer } = require(FTP_SERVER) as FtpModule;
+    const ftp = await FtpServer.start({ core, host: '127.0.0.1', port: 0 });
+    const control = await Control.open(ftp.port);
+    try {
+      const user = await control.send('USER tester');
+      if (user.code === 331) expect((await control.send('PASS x')).code).toBe(230);
+      else expect(user.code).toBe(230);
+      expect((await control.send('TYPE I')).code).toBe(200);
+
+      expect((await control.send('PASV')).code).toBe(227);
+      const appe = await control.send('APPE part.bin');
+      expect(appe.code).toBe(550);
+      expect(appe.text).toMatch(/not supported/i);
+
+      expect((await control.send('PASV')).code).toBe(227);
+      expect((await control.send('REST 10')).code).toBe(350);
+      const stor = await control.send('STOR part.bin');
+      expect(stor.code).toBe(554);
+      expect(stor.text).toMatch(/cannot resume uploads/);
+
+      expect((await control.send('RNFR album')).code).toBe(350);
+      const rnto = await control.send('RNTO photos');
+      expect(rnto.code).toBe(550);
+      expect(rnto.text).toMatch(/not supported/i);
+
+      // A file still renames (a copy, then a delete).
+      expect((await control.send('RNFR album/a.jpg')).code).toBe(350);
+      expect((await control.send('RNTO a.jpg')).code).toBe(250);
+      expect((await control.send('QUIT')).code).toBe(221);
+    } finally {
+      control.close();
+      await ftp.close(1_000);
+      await core.close();
+    }
+    expect(await t.keys()).toEqual(before.map((k) => (k === 'album/a.jpg' ? 'a.jpg' : k)).sort());
+    expect((await t.object('part.bin'))?.body.toString()).toBe('first half');
   });
 });
