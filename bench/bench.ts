@@ -38,6 +38,10 @@ export async function main(argv: string[]): Promise<number> {
       .option('peers', { type: 'boolean', default: false, describe: 'Also measure vsftpd + curl downloads (if installed) on the same file' })
       .option('vsftpd-uploads', { type: 'boolean', default: true, describe: 'In the uploads phase, also upload to vsftpd with curl when installed' })
       .option('compare-root', { type: 'string', describe: 'Another built checkout whose server also takes the uploads, alternated (before/after in one run)' })
+      .option('s3-size', { type: 'string', describe: 'Bytes per transfer of the S3 phase (default 2GiB)' })
+      .option('s3-runs', { type: 'number', describe: `Rounds of the S3 phase (default ${FULL_SETTINGS.s3Runs})` })
+      .option('s3-endpoint', { type: 'string', describe: 'S3 phase against this endpoint (MinIO, S3) instead of s3rver; credentials from the AWS SDK chain' })
+      .option('s3-bucket', { type: 'string', describe: 'Bucket of --s3-endpoint' })
       .option('timeout', { type: 'number', default: FULL_SETTINGS.timeoutMs / 1000, describe: 'Client timeout, seconds' })
       .option('server-log-level', { type: 'string', default: FULL_SETTINGS.serverLogLevel, choices: ['debug', 'info', 'warn', 'error'] })
       .option('out', { type: 'string', default: path.join(PROJECT_ROOT, 'bench', 'results'), describe: 'Folder for the JSON results' })
@@ -74,8 +78,13 @@ export async function main(argv: string[]): Promise<number> {
       skip: args.skip as Phase[],
       timeoutMs: args.timeout * 1000,
       serverLogLevel: args['server-log-level'],
+      s3FileSize: bytes(args['s3-size'], base.s3FileSize),
+      s3Runs: args['s3-runs'] ?? base.s3Runs,
+      ...(args['s3-endpoint'] !== undefined ? { s3Endpoint: args['s3-endpoint'] } : {}),
+      ...(args['s3-bucket'] !== undefined ? { s3Bucket: args['s3-bucket'] } : {}),
     };
-    for (const key of ['runs', 'burstClients', 'inFlight', 'inFlightClients', 'idleSessions', 'gets', 'pipelineDepth', 'fileSize', 'loopbackBytes'] as const) {
+    if ((settings.s3Endpoint === undefined) !== (settings.s3Bucket === undefined)) throw new Error('give --s3-endpoint and --s3-bucket together');
+    for (const key of ['runs', 's3Runs', 's3FileSize', 'burstClients', 'inFlight', 'inFlightClients', 'idleSessions', 'gets', 'pipelineDepth', 'fileSize', 'loopbackBytes'] as const) {
       if (!Number.isInteger(settings[key]) || settings[key] < 1) throw new Error(`${key} must be a positive whole number`);
     }
     if (!(settings.timeoutMs > 0)) throw new Error('--timeout must be positive');

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import type { BenchResult, Measured } from './results';
+import { s3Table } from './s3';
 import type { UploadsResult } from './uploads';
 
 /**
@@ -150,6 +151,7 @@ export function formatMarkdown(r: BenchResult): string {
     );
   }
   if (r.uploads) out.push('', ...uploadsTable(r.uploads));
+  if (r.s3) out.push('', ...s3Table(r.s3, num));
   out.push('', '| target (issues 5 and 13) | goal | measured | status |', '|---|---|---|---|');
   for (const t of targets(r)) {
     out.push(`| ${t.target} | ${t.goal} | ${t.measured} | ${t.met === undefined ? 'not measured' : t.met ? 'met' : '**not met**'} |`);

@@ -2,6 +2,7 @@ import os from 'node:os';
 import type { IdleResult } from './idle-sessions';
 import type { ClientsResult } from './many-clients';
 import type { PeerResult } from './peers';
+import type { S3Result } from './s3';
 import type { ServerBuild } from './server-process';
 import type { UploadsResult } from './uploads';
 
@@ -90,6 +91,8 @@ export interface BenchResult {
   };
   gets?: { sizeBytes: number; count: number; sequential: Measured; pipelined: Measured & { depth: number } };
   peers?: { vsftpd: PeerResult };
+  /** The S3 phase: through the server on --storage s3 and through the SDK directly, same endpoint, same run. */
+  s3?: S3Result;
 }
 
 /** The machine, from `os`. */

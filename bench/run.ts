@@ -12,10 +12,11 @@ import { machineInfo, type BenchResult, type ClientsFigures, type Measured } fro
 import { openFileLimits, serverBuild, startServerProcess, type ServerProcess } from './server-process';
 import { pipelinedGets, sequentialGets } from './small-gets';
 import { hashFile, timedDownload, writeRandomFile } from './throughput';
+import { measureS3 } from './s3';
 import { ddContender, measureUploads, rssGrowthDuring, serverContender, vsftpdContender, type UploadContender } from './uploads';
 
 /** The parts of a run; `--skip` leaves some out. */
-export const PHASES = ['loopback', 'throughput', 'uploads', 'clients', 'gets', 'idle'] as const;
+export const PHASES = ['loopback', 'throughput', 'uploads', 'clients', 'gets', 'idle', 's3'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface BenchSettings {
@@ -40,6 +41,13 @@ export interface BenchSettings {
   skip: Phase[];
   timeoutMs: number;
   serverLogLevel: string;
+  /** Bytes per transfer of the S3 phase. */
+  s3FileSize: number;
+  /** Rounds of the S3 phase (each moves the file four times through a slow test endpoint). */
+  s3Runs: number;
+  /** An S3 endpoint and bucket of your own; absent: s3rver in a child process. */
+  s3Endpoint?: string;
+  s3Bucket?: string;
 }
 
 /** Full-size defaults: the figures the issue asks for. */
@@ -61,6 +69,8 @@ export const FULL_SETTINGS: Readonly<BenchSettings> = Object.freeze({
   skip: [],
   timeoutMs: 30_000,
   serverLogLevel: 'warn',
+  s3FileSize: 2 * 1024 ** 3,
+  s3Runs: 3,
 });
 
 /** `--quick`: every phase, tiny sizes, one run: proves the tool works in seconds, measures nothing. */
@@ -75,6 +85,9 @@ export const QUICK_SETTINGS: Readonly<BenchSettings> = Object.freeze({
   idleSessions: 50,
   idleRestMs: 0,
   gets: 200,
+  // Past one 8 MiB part, so the multipart path is what runs.
+  s3FileSize: 12 * 1024 ** 2,
+  s3Runs: 1,
 });
 
 /** Open files this process needs beyond the idle sessions themselves. */
@@ -315,6 +328,18 @@ export async function runBench(settings: BenchSettings, command: string, say: (l
         loadedKiB: median(perRun.map((r) => r.loadedKiB)),
         perRun,
       };
+    }
+
+    if (runs('s3')) {
+      say(`s3: ${settings.s3Runs} × ${settings.s3FileSize} bytes up and down through the server on S3 and through the SDK directly`);
+      result.s3 = await measureS3(
+        {
+          bytes: settings.s3FileSize, runs: settings.s3Runs, work, timeoutMs: Math.max(settings.timeoutMs, 120_000),
+          logLevel: settings.serverLogLevel, region: 'us-east-1',
+          ...(settings.s3Endpoint !== undefined ? { endpoint: settings.s3Endpoint, bucket: settings.s3Bucket } : {}),
+        },
+        say,
+      );
     }
 
     if (settings.peers) {

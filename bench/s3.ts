@@ -1,169 +1,215 @@
 /**
- * `node -r ts-node/register/transpile-only bench/s3.ts [options]`: the S3
- * backend's own overhead. Uploads and downloads the same bytes through
- * S3Storage and through the SDK directly (lib-storage's Upload, a plain
- * GetObject) against the same endpoint, in the same run, alternating which
- * goes first; prints a Markdown table of medians and the ratio.
+ * The S3 phase of `npm run bench` (issue 14): the server's overhead on an S3
+ * backend. One file goes up and down through the server (the real CLI with
+ * --storage s3, a byte-moving client as curl would be) and through the AWS
+ * SDK directly (lib-storage's Upload with the same part size and parts in
+ * flight, a plain GetObject) to the same endpoint and bucket, alternated
+ * round by round in the same run; the ratio is the server's overhead. The
+ * server's RSS is sampled throughout (the 2 GiB figure of issue 14).
  *
- * Without --endpoint it starts s3rver (the test endpoint) in a child process,
- * which measures mostly s3rver; against MinIO or S3 pass --endpoint/--bucket
- * (credentials from the SDK's default chain, as the server takes them).
+ * Without an endpoint it starts s3rver (the test endpoint) in a child
+ * process, which then dominates the figures: the ratio is what carries over.
+ * Against MinIO or S3 pass --s3-endpoint/--s3-bucket (credentials from the
+ * SDK's default chain, as the server takes them).
+ *
+ * Run alone: `node -r ts-node/register/transpile-only bench/s3.ts [--size 256MiB] [--runs 3]`.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import fs from 'node:fs';
+import path from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import yargs from 'yargs';
-import { parseClientPath } from '../src/storage/path-rules';
-import { S3Storage } from '../src/storage/s3/s3-storage';
+import { median } from '../src/tools/latency';
+import { parseSize } from '../src/tools/sizes';
 import { S3_DEFAULTS } from '../src/storage/s3/options';
 import { S3RVER_CREDENTIALS, startS3Endpoint } from '../__tests__/helpers/s3-endpoint';
+import { timedRawDownload, timedRawUpload } from './raw-transfers';
+import type { Measured } from './results';
+import { startServerProcess } from './server-process';
+import { FILE_CHUNK_BYTES, hashFile, writeRandomFile } from './throughput';
 
 const MiB = 1024 * 1024;
 
-interface Options {
-  sizeMib: number;
+/** What the phase needs. */
+export interface S3PhaseOptions {
+  bytes: number;
   runs: number;
+  /** Folder for the file, the server's logs (removed by the caller). */
+  work: string;
+  timeoutMs: number;
+  logLevel: string;
+  /** An endpoint of your own (MinIO, S3); absent: s3rver in a child process. */
   endpoint?: string;
   bucket?: string;
   region: string;
-  prefix: string;
 }
 
-/** The same bytes as a fresh stream each time: 1 MiB slices of one buffer (not reused while held). */
-function source(data: Buffer): Readable {
-  let offset = 0;
-  return new Readable({
-    read() {
-      if (offset >= data.length) return void this.push(null);
-      this.push(data.subarray(offset, offset + MiB));
-      offset += MiB;
-    },
-  });
+/** What the phase measured; rates in 10^6 bytes per second. */
+export interface S3Result {
+  bytes: number;
+  /** `s3rver (child process)` or the endpoint given. */
+  endpoint: string;
+  partSize: number;
+  queueSize: number;
+  serverUpload: Measured;
+  sdkUpload: Measured;
+  serverDownload: Measured;
+  sdkDownload: Measured;
+  /** Server / SDK medians: 1 means no overhead. */
+  uploadRatio: number;
+  downloadRatio: number;
+  /** The server's RSS after the warm-up, and its peak growth over that while uploading and downloading, KiB. */
+  serverRss: { baselineKiB: number; uploadGrowthKiB: number; downloadGrowthKiB: number };
 }
 
-async function drain(stream: AsyncIterable<Buffer | Uint8Array>): Promise<number> {
-  let bytes = 0;
-  for await (const chunk of stream) bytes += chunk.length;
-  return bytes;
-}
+const measured = (runs: number[]): Measured => ({ median: median(runs), runs });
 
-async function time(what: () => Promise<unknown>): Promise<number> {
+async function seconds(what: () => Promise<unknown>): Promise<number> {
   const started = process.hrtime.bigint();
   await what();
-  return Number(process.hrtime.bigint() - started) / 1e6;
+  return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+/** Run `work` while sampling `rssKiB` every 100 ms; also returns the peak seen. */
+async function peakDuring<T>(rssKiB: () => number, work: () => Promise<T>): Promise<{ result: T; peakKiB: number }> {
+  let peak = rssKiB();
+  const timer = setInterval(() => (peak = Math.max(peak, rssKiB())), 100);
+  try {
+    const result = await work();
+    return { result, peakKiB: Math.max(peak, rssKiB()) };
+  } finally {
+    clearInterval(timer);
+  }
+}
 
-/** Run the benchmark; resolves with the Markdown table. */
-export async function runS3Bench(options: Options): Promise<string> {
+/** The phase; see the file comment. `say` gets a line of progress now and then. */
+export async function measureS3(options: S3PhaseOptions, say: (line: string) => void): Promise<S3Result> {
   const local = options.endpoint === undefined ? await startS3Endpoint('bench-bucket') : undefined;
   const endpoint = options.endpoint ?? local!.endpoint;
   const bucket = options.bucket ?? local!.bucket;
-  const credentials = local ? S3RVER_CREDENTIALS : undefined;
-  const config = { endpoint, region: options.region, forcePathStyle: true, ...(credentials && { credentials }) };
-  const storage = S3Storage.create({
-    bucket,
-    prefix: options.prefix,
-    endpoint,
-    region: options.region,
-    forcePathStyle: true,
-    clientFactory: (c) => new S3Client({ ...c, ...(credentials && { credentials }) }),
-  });
-  const sdk = new S3Client(config);
-  const bytes = options.sizeMib * MiB;
-  const data = randomBytes(bytes);
-  const digest = createHash('sha256').update(data).digest('hex');
-  const file = parseClientPath('bench-ours.bin');
-  const sdkKey = `${storage.prefix}bench-sdk.bin`;
-  const figures = { oursUp: [] as number[], sdkUp: [] as number[], oursDown: [] as number[], sdkDown: [] as number[] };
-
-  const oursUp = () => time(async () => {
-    const upload = await storage.beginUpload(file, { size: bytes, replace: true });
-    await new Promise<void>((resolve, reject) => {
-      source(data).pipe(upload.stream).on('finish', resolve).on('error', reject);
-    });
-    // As an FTP STOR: the digest (the transfer layer's, computed outside the
-    // timing here) arrives only at commit, so a multipart upload is stamped
-    // by a copy onto itself — that cost is part of the figure.
-    await upload.commit({ sha256: digest, bytes });
-  });
-  const sdkUp = () => time(() => new Upload({
-    client: sdk,
-    params: { Bucket: bucket, Key: sdkKey, Body: source(data) },
-    partSize: S3_DEFAULTS.partSize,
-    queueSize: S3_DEFAULTS.queueSize,
-  }).done());
-  const oursDown = () => time(async () => {
-    const opened = await storage.openRead(file);
-    if ((await drain(opened.createReadStream(0, opened.size))) !== bytes) throw new Error('short download (ours)');
-    await opened.close();
-  });
-  const sdkDown = () => time(async () => {
-    const out = await sdk.send(new GetObjectCommand({ Bucket: bucket, Key: sdkKey }));
-    if ((await drain(out.Body as Readable)) !== bytes) throw new Error('short download (SDK)');
-  });
-
+  // s3rver's fixed key pair exists only on the test endpoint; anywhere else the default chain.
+  const credentialEnv = local ? { AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey } : {};
+  const sdk = new S3Client({ endpoint, region: options.region, forcePathStyle: true, ...(local && { credentials: S3RVER_CREDENTIALS }) });
+  const file = path.join(options.work, 's3-bench.bin');
+  let server: Awaited<ReturnType<typeof startServerProcess>> | undefined;
   try {
-    // Warm-up (not counted): connections, code paths, first-touch memory.
-    await oursUp();
-    await sdkUp();
+    say(`s3: writing a ${options.bytes}-byte file`);
+    await writeRandomFile(file, options.bytes);
+    const { sha256 } = await hashFile(file);
+    const root = path.join(options.work, 's3-unused-root');
+    server = await startServerProcess({
+      root, logDir: path.join(options.work, 's3-logs'), maxConnections: 100, logLevel: options.logLevel,
+      extraArgs: ['--storage', 's3', '--s3-bucket', bucket, '--s3-prefix', 'bench-server', '--s3-endpoint', endpoint,
+        '--s3-region', options.region, '--s3-force-path-style', '--no-transfer-log'],
+      env: credentialEnv,
+    });
+    const target = { port: server.port, timeoutMs: options.timeoutMs };
+    const sdkKey = 'bench-sdk/s3-bench.bin';
+    const rate = (s: number) => options.bytes / 1e6 / s;
+    const contenders = {
+      serverUp: () => timedRawUpload(target, file, 's3-bench.bin', options.bytes, sha256),
+      sdkUp: async () => rate(await seconds(() => new Upload({
+        client: sdk,
+        params: { Bucket: bucket, Key: sdkKey, Body: fs.createReadStream(file, { highWaterMark: FILE_CHUNK_BYTES }) },
+        partSize: S3_DEFAULTS.partSize,
+        queueSize: S3_DEFAULTS.queueSize,
+      }).done())),
+      serverDown: () => timedRawDownload(target, 's3-bench.bin', options.bytes, sha256),
+      sdkDown: async () => rate(await seconds(async () => {
+        const out = await sdk.send(new GetObjectCommand({ Bucket: bucket, Key: sdkKey }));
+        let got = 0;
+        for await (const chunk of out.Body as AsyncIterable<Uint8Array>) got += chunk.length;
+        if (got !== options.bytes) throw new Error(`SDK download: ${got} of ${options.bytes} bytes`);
+      })),
+    };
+    say(`s3: warm-up, then ${options.runs} rounds of server and SDK uploads and downloads, alternated`);
+    await contenders.serverUp();
+    await contenders.sdkUp();
+    await contenders.serverDown();
+    const s = server;
+    const baselineKiB = s.rssKiB();
+    const figures = { serverUp: [] as number[], sdkUp: [] as number[], serverDown: [] as number[], sdkDown: [] as number[] };
+    let uploadPeak = baselineKiB;
+    let downloadPeak = baselineKiB;
     for (let run = 0; run < options.runs; run++) {
-      // Alternate who goes first, so neither always gets the warmer cache.
-      const pairs: Array<[keyof typeof figures, () => Promise<number>]> =
-        run % 2 === 0
-          ? [['oursUp', oursUp], ['sdkUp', sdkUp], ['oursDown', oursDown], ['sdkDown', sdkDown]]
-          : [['sdkUp', sdkUp], ['oursUp', oursUp], ['sdkDown', sdkDown], ['oursDown', oursDown]];
-      for (const [name, measure] of pairs) figures[name].push(await measure());
-      process.stderr.write(`run ${run + 1}/${options.runs} done\n`);
+      const even = run % 2 === 0;
+      const up = await peakDuring(() => s.rssKiB(), async () => {
+        for (const key of even ? (['serverUp', 'sdkUp'] as const) : (['sdkUp', 'serverUp'] as const)) figures[key].push(await contenders[key]());
+      });
+      uploadPeak = Math.max(uploadPeak, up.peakKiB);
+      const down = await peakDuring(() => s.rssKiB(), async () => {
+        for (const key of even ? (['serverDown', 'sdkDown'] as const) : (['sdkDown', 'serverDown'] as const)) figures[key].push(await contenders[key]());
+      });
+      downloadPeak = Math.max(downloadPeak, down.peakKiB);
+      say(`s3: round ${run + 1}/${options.runs} done`);
     }
+    const result = {
+      serverUpload: measured(figures.serverUp),
+      sdkUpload: measured(figures.sdkUp),
+      serverDownload: measured(figures.serverDown),
+      sdkDownload: measured(figures.sdkDown),
+    };
+    return {
+      bytes: options.bytes,
+      endpoint: local ? 's3rver 3.7.1 (child process, 127.0.0.1)' : endpoint,
+      partSize: S3_DEFAULTS.partSize,
+      queueSize: S3_DEFAULTS.queueSize,
+      ...result,
+      uploadRatio: result.serverUpload.median / result.sdkUpload.median,
+      downloadRatio: result.serverDownload.median / result.sdkDownload.median,
+      serverRss: { baselineKiB, uploadGrowthKiB: uploadPeak - baselineKiB, downloadGrowthKiB: downloadPeak - baselineKiB },
+    };
   } finally {
-    await storage.close();
+    await server?.stop();
     sdk.destroy();
     await local?.stop();
+    await fs.promises.rm(file, { force: true });
   }
+}
 
-  const rate = (ms: number) => bytes / MiB / (ms / 1000);
-  const row = (what: string, ours: number[], theirs: number[]) => {
-    const a = rate(median(ours));
-    const b = rate(median(theirs));
-    return `| ${what} | ${a.toFixed(1)} MiB/s | ${b.toFixed(1)} MiB/s | ${(a / b).toFixed(2)} |`;
-  };
+/** The phase's Markdown lines. */
+export function s3Table(r: S3Result, num: (value: number, digits?: number) => string): string[] {
+  const mb = (m: Measured) => `${num(m.median)} MB/s`;
+  const range = (m: Measured) => (m.runs.length > 1 ? `${num(Math.min(...m.runs))}–${num(Math.max(...m.runs))}` : '');
+  const size = r.bytes >= 1024 ** 3 ? `${num(r.bytes / 1024 ** 3)} GiB` : `${num(r.bytes / MiB)} MiB`;
   return [
-    `S3 backend vs the SDK directly: ${options.sizeMib} MiB, median of ${options.runs} run(s), ` +
-      `${local ? 's3rver (child process, 127.0.0.1)' : endpoint}; parts ${S3_DEFAULTS.partSize / MiB} MiB × ${S3_DEFAULTS.queueSize} in flight`,
+    `S3 backend, ${size} per transfer against ${r.endpoint}; parts ${num(r.partSize / MiB)} MiB × ${r.queueSize} in flight, ` +
+      'server and SDK alternated round by round:',
     '',
-    '| transfer | S3Storage | SDK direct | ratio (S3Storage / SDK) |',
+    '| transfer | through the server (--storage s3, byte-moving client) | SDK directly | server / SDK |',
     '|---|---|---|---|',
-    row('upload', figures.oursUp, figures.sdkUp),
-    row('download', figures.oursDown, figures.sdkDown),
+    `| upload | ${mb(r.serverUpload)} ${range(r.serverUpload)} | ${mb(r.sdkUpload)} ${range(r.sdkUpload)} | ${num(r.uploadRatio, 2)} |`,
+    `| download | ${mb(r.serverDownload)} ${range(r.serverDownload)} | ${mb(r.sdkDownload)} ${range(r.sdkDownload)} | ${num(r.downloadRatio, 2)} |`,
     '',
-  ].join('\n');
+    `The server's RSS: ${num(r.serverRss.baselineKiB / 1024, 1)} MiB after the warm-up; peak growth over that ` +
+      `${num(r.serverRss.uploadGrowthKiB / 1024, 1)} MiB while uploading, ${num(r.serverRss.downloadGrowthKiB / 1024, 1)} MiB while downloading.`,
+  ];
 }
 
 async function main(argv: string[]): Promise<number> {
   const args = await yargs(argv)
     .scriptName('bench/s3.ts')
-    .option('size-mib', { type: 'number', default: 256, describe: 'MiB per transfer' })
-    .option('runs', { type: 'number', default: 5, describe: 'Runs per figure (medians are reported)' })
-    .option('endpoint', { type: 'string', describe: 'S3 endpoint (default: start s3rver)' })
-    .option('bucket', { type: 'string', describe: 'Bucket (with --endpoint)' })
-    .option('region', { type: 'string', default: 'us-east-1' })
-    .option('prefix', { type: 'string', default: 'bench' })
-    .check((a) => (a.endpoint === undefined) === (a.bucket === undefined) || 'give --endpoint and --bucket together')
+    .option('size', { type: 'string', default: '256MiB', describe: 'Bytes per transfer' })
+    .option('runs', { type: 'number', default: 3, describe: 'Rounds (medians are reported)' })
+    .option('s3-endpoint', { type: 'string', describe: 'S3 endpoint (default: start s3rver)' })
+    .option('s3-bucket', { type: 'string', describe: 'Bucket (with --s3-endpoint)' })
+    .option('s3-region', { type: 'string', default: 'us-east-1' })
+    .check((a) => (a['s3-endpoint'] === undefined) === (a['s3-bucket'] === undefined) || 'give --s3-endpoint and --s3-bucket together')
     .strict()
     .parseAsync();
-  process.stdout.write(
-    await runS3Bench({
-      sizeMib: args['size-mib'],
-      runs: args.runs,
-      endpoint: args.endpoint,
-      bucket: args.bucket,
-      region: args.region,
-      prefix: args.prefix,
-    }),
-  );
+  const work = await fs.promises.mkdtemp(path.join((await import('node:os')).tmpdir(), 'ftp-bench-s3-'));
+  try {
+    const result = await measureS3(
+      {
+        bytes: parseSize(args.size), runs: args.runs, work, timeoutMs: 120_000, logLevel: 'warn', region: args['s3-region'],
+        ...(args['s3-endpoint'] !== undefined ? { endpoint: args['s3-endpoint'], bucket: args['s3-bucket'] } : {}),
+      },
+      (line) => process.stderr.write(`${line}\n`),
+    );
+    process.stdout.write(`${s3Table(result, (v, d = 0) => v.toFixed(d)).join('\n')}\n`);
+  } finally {
+    await fs.promises.rm(work, { recursive: true, force: true });
+  }
   return 0;
 }
 

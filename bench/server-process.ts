@@ -31,6 +31,10 @@ export interface ServerProcessOptions {
   projectRoot?: string;
   /** Extra options for `node` itself (e.g. `--cpu-prof`). */
   nodeArgs?: string[];
+  /** Extra server options (e.g. `--storage s3 …`). */
+  extraArgs?: string[];
+  /** Variables added to this process's environment for the child (e.g. S3 credentials). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface ServerProcess {
@@ -143,8 +147,9 @@ async function startOnce(options: ServerProcessOptions, port: number): Promise<S
     '--max-connections', limit, '--max-connections-per-ip', limit, '--rate-limit', '0',
     // Idle sessions must outlive the measurement; transfers must not be cut on a busy machine.
     '--idle-timeout', '3600', '--shutdown-grace', '2',
+    ...(options.extraArgs ?? []),
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   // Keep the tail of the output for error messages, and drain the pipes so the child never blocks on them.
   let output = '';
   const keep = (chunk: Buffer) => {

@@ -74,6 +74,31 @@ it('refuses an endpoint holding credentials without echoing them, and --print-co
   expect(printed.stdout + printed.stderr).not.toMatch(/AKIAEXAMPLE|hunter2/);
 });
 
+it('does not start on a bucket it cannot use: exit code 1, the reason in the log, no secret in it', async () => {
+  // A key pair s3rver does not know: every request is refused (403), as with wrong keys on S3.
+  const wrong: Record<string, string | undefined> = { AWS_ACCESS_KEY_ID: 'AKIDWRONG', AWS_SECRET_ACCESS_KEY: 'wrong-secret-5d1c', AWS_SESSION_TOKEN: undefined };
+  const saved = Object.fromEntries(Object.keys(wrong).map((name) => [name, process.env[name]]));
+  const setEnv = (values: Record<string, string | undefined>) => {
+    for (const [name, value] of Object.entries(values)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+  setEnv(wrong);
+  const logDir = path.join(dir, 'refused-logs');
+  try {
+    const { code } = await usage(['--host', '127.0.0.1', '--port', '0', '--log-dir', logDir, '--storage', 's3', '--s3-bucket', s3.bucket,
+      '--s3-endpoint', s3.endpoint, '--s3-region', 'us-east-1', '--s3-force-path-style']);
+    expect(code).toBe(1);
+  } finally {
+    setEnv(saved);
+  }
+  const logText = (await Promise.all((await fs.readdir(logDir)).map((f) => fs.readFile(path.join(logDir, f), 'utf8')))).join('');
+  expect(logText).toMatch(new RegExp(`Could not start: S3 storage s3://cli-bucket/ at ${s3.endpoint} is not usable: Permission denied by the storage \\(\\w+, HTTP 403`));
+  expect(logText).not.toMatch(/listening/);
+  expect(logText).not.toMatch(/wrong-secret-5d1c/);
+});
+
 it('serves a user home on S3 through the real CLI: PUT then GET byte-exact, credentials never shown', async () => {
   const usersFile = path.join(dir, 'users.json');
   await writeUsers(usersFile, [{ name: 'alice', password: 'pw-alice', home: 'alice' }]);

@@ -11,6 +11,7 @@ import {
   formatEffectiveConfig,
   loadConfigFile,
   locateConfigFile,
+  maskCredentials,
   parseConfigText,
   schemaFromYargs,
   type ConfigSchema,
@@ -227,5 +228,15 @@ describe('the shipped example', () => {
     const { args } = await resolve([], {});
     expect(toServerSettings(args as never).root).toBe('/srv/ftp-server/files');
     expect(toOperationsSettings(args as never)).toEqual({ adminPort: 9102, adminHost: '127.0.0.1', logFormat: 'classic', transferLog: true });
+  });
+});
+
+describe('credentials inside URL values', () => {
+  it('are masked for --print-config, whatever the key is called; other values pass unchanged', () => {
+    expect(maskCredentials('http://AKIAEXAMPLE:hunter2@minio.internal:9000')).toBe('http://****@minio.internal:9000/');
+    expect(maskCredentials('redis://:s3cret@10.0.0.5:6379/0')).toBe('redis://****@10.0.0.5:6379/0');
+    expect(maskCredentials('redis://10.0.0.5:6379')).toBe('redis://10.0.0.5:6379');
+    expect(maskCredentials('ops@example.org')).toBe('ops@example.org');
+    expect(maskCredentials(5002)).toBe(5002);
   });
 });
