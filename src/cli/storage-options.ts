@@ -11,7 +11,7 @@
 import type { Argv } from 'yargs';
 import type { Log } from '../logging/log';
 import { normalizePrefix } from '../storage/s3/keys';
-import { S3Storage } from '../storage/s3/s3-storage';
+import type { S3Storage } from '../storage/s3/s3-storage';
 import { UsageError } from './server-options';
 
 export const STORAGE_KINDS = ['local', 's3'] as const;
@@ -121,7 +121,10 @@ export function describeStorage(settings: S3Settings): string {
  * @throws a plain Error (for the operator) when the bucket cannot be used.
  */
 export async function openS3Storage(settings: S3Settings, log: Log): Promise<S3Storage> {
-  const storage = S3Storage.create({
+  // Loaded here, not at the top: the AWS SDK takes seconds to load on a busy
+  // machine, and a server on local storage should not pay for it.
+  const { S3Storage: Backend } = await import('../storage/s3/s3-storage');
+  const storage = Backend.create({
     bucket: settings.bucket,
     prefix: settings.prefix,
     forcePathStyle: settings.forcePathStyle,
