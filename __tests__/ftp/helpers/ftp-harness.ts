@@ -319,9 +319,16 @@ export function readAll(socket: net.Socket, timeoutMs = 10_000): Promise<Buffer>
   return within(
     new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
+      let ended = false;
       socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-      socket.once('end', () => resolve(Buffer.concat(chunks)));
+      socket.once('end', () => {
+        ended = true;
+        resolve(Buffer.concat(chunks));
+      });
       socket.once('error', reject);
+      socket.once('close', () => {
+        if (!ended) reject(new Error(`data connection closed without an end after ${Buffer.concat(chunks).length} bytes`));
+      });
     }),
     timeoutMs,
     'data read',
@@ -340,6 +347,7 @@ export async function transfer(
   control.send(command);
   const preliminary = await control.read();
   if (preliminary.code !== 150) {
+    reading.catch(() => undefined);
     socket.destroy();
     return { preliminary, final: preliminary, data: Buffer.alloc(0) };
   }
