@@ -7,9 +7,12 @@ import { createServerLog } from '../logging/winston-log';
 import { allListeners, type Listener } from '../core/listener';
 import { ServerCore } from '../core/server-core';
 import { FileServer } from '../server/file-server';
+import { FtpServer } from '../ftp/ftp-server';
 import { prepareSecurity } from '../auth/server-security';
 import type { PromptInput } from '../client/ui/hidden-prompt';
+import type { TlsCredentials } from '../auth/tls-files';
 import { declareCertCommand, runCertCommand } from './cert-cli';
+import { declareFtpOptions, toFtpSettings, type FtpSettings } from './ftp-options';
 import { declareServerOptions, toServerSettings, UsageError, type ServerSettings } from './server-options';
 import { declareStatusCommand, runStatusCommand } from './status-cli';
 import { declareUserCommand, runUserCommand } from './user-cli';
@@ -34,13 +37,14 @@ export interface ServerCliIo {
 export async function main(argv: string[], io: ServerCliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   let settings: ServerSettings | undefined;
   let operations: OperationsSettings | undefined;
+  let ftp: FtpSettings | undefined;
   let config: LoadedConfig | undefined;
   let subcommand: (() => Promise<number>) | undefined;
   try {
     const parser = yargs(argv)
       .scriptName('ftp-server')
       .command('$0', 'Serve a folder over the ftp-server native protocol (default 0.0.0.0:5002)', (y) => {
-        const declared = declareOperationsOptions(declareServerOptions(y));
+        const declared = declareFtpOptions(declareOperationsOptions(declareServerOptions(y)));
         // The file's values go in as yargs defaults-with-precedence: below env and argv.
         config = applyConfigFile(declared, argv, process.env, process.cwd());
         return declared;
@@ -51,6 +55,7 @@ export async function main(argv: string[], io: ServerCliIo = { stdin: process.st
         }
         settings = toServerSettings(args);
         operations = toOperationsSettings(args);
+        ftp = toFtpSettings(args);
       })
       .command('status', 'Print sessions, transfers in flight and totals from the admin endpoint', (y) =>
         declareStatusCommand(y, { argv, env: process.env, cwd: process.cwd() }), (args) => {
@@ -77,8 +82,8 @@ export async function main(argv: string[], io: ServerCliIo = { stdin: process.st
   }
   if (subcommand) return subcommand();
   // --help and --version print and end here.
-  if (!settings || !operations) return 0;
-  return serve(settings, operations);
+  if (!settings || !operations || !ftp) return 0;
+  return serve(settings, operations, ftp);
 }
 
 /** `--print-config`: the table, then exit 2 if the values would not start a server. */
@@ -87,6 +92,7 @@ function printConfig(args: Record<string, unknown>, config: LoadedConfig, io: Se
   try {
     toServerSettings(args as never);
     toOperationsSettings(args as never);
+    toFtpSettings(args as never);
     return 0;
   } catch (err) {
     io.stderr.write(`ftp-server: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -94,8 +100,38 @@ function printConfig(args: Record<string, unknown>, config: LoadedConfig, io: Se
   }
 }
 
+/**
+ * The standard FTP port (`--ftp-port`) and the implicit FTPS port
+ * (`--ftps-port`), on the native port's core, after it: one door, one set
+ * of accounts and bans for all. Each logs `FTP listening on HOST:PORT`.
+ */
+async function startFtpListeners(core: ServerCore, settings: ServerSettings, ftp: FtpSettings, tls: TlsCredentials | undefined): Promise<Listener[]> {
+  const started: Listener[] = [];
+  const common = {
+    core,
+    host: ftp.host ?? settings.host,
+    ...(tls ? { tls } : {}),
+    ...(ftp.pasvAddress !== undefined ? { pasvAddress: ftp.pasvAddress } : {}),
+    ...(ftp.pasvPorts ? { pasvPorts: ftp.pasvPorts } : {}),
+    activeAllowed: ftp.activeAllowed,
+    allowPlain: ftp.allowPlain,
+  };
+  try {
+    for (const [port, implicitTls, name] of [[ftp.port, false, 'FTP'], [ftp.implicitPort, true, 'FTPS']] as const) {
+      if (port === undefined) continue;
+      const server = await FtpServer.start({ ...common, port, implicitTls });
+      started.push(server);
+      core.log.info(`${name} listening on ${server.address.address}:${server.port}`);
+    }
+  } catch (err) {
+    await Promise.all(started.map((l) => l.close(0)));
+    throw err;
+  }
+  return started;
+}
+
 /** Run the server until SIGINT/SIGTERM; returns the exit code. */
-async function serve(settings: ServerSettings, opsSettings: OperationsSettings): Promise<number> {
+async function serve(settings: ServerSettings, opsSettings: OperationsSettings, ftpSettings: FtpSettings): Promise<number> {
   const logging = createServerLog({ logDir: settings.logDir, level: settings.logLevel, console: true, format: opsSettings.logFormat });
   const log = logging.log;
   let core: ServerCore | undefined;
@@ -121,6 +157,7 @@ async function serve(settings: ServerSettings, opsSettings: OperationsSettings):
     listeners.push(native);
     const { address, port } = native.address;
     log.info(`FTP Server listening on ${address}:${port}`);
+    listeners.push(...(await startFtpListeners(core, settings, ftpSettings, tls)));
     await ops.attach(allListeners(listeners));
   } catch (err) {
     log.error(`Could not start: ${err instanceof Error ? err.message : String(err)}`);
