@@ -196,17 +196,57 @@ export class FtpControl {
   /** The greeting (or the refusal) the server sent first. */
   greeting: Reply | undefined;
 
+  private readonly onData = (chunk: Buffer): void => {
+    // latin1: one char per byte, so the reply bytes stay exact.
+    this.buffer += chunk.toString('latin1');
+    this.wake();
+  };
+
+  private readonly onClose = (): void => {
+    this.closedFlag = true;
+    this.wake();
+  };
+
+  /** The latest TLS session the server gave this connection (a TLS 1.3 ticket comes after the handshake). */
+  tlsSession: Buffer | undefined;
+
+  /** The TLS session to resume on data connections, once the server has sent one. */
+  async session(timeoutMs = 5_000): Promise<Buffer> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.tlsSession) {
+      if (Date.now() > deadline) throw new Error('no TLS session ticket');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return this.tlsSession;
+  }
+
   private listen(socket: net.Socket): void {
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => {
-      this.buffer += chunk;
-      this.wake();
-    });
-    socket.on('close', () => {
-      this.closedFlag = true;
-      this.wake();
-    });
+    if (socket instanceof tls.TLSSocket) socket.on('session', (session: Buffer) => (this.tlsSession = session));
+    socket.on('data', this.onData);
+    socket.on('close', this.onClose);
     socket.on('error', () => undefined);
+  }
+
+  /**
+   * After a 234 to AUTH TLS: run the client side of the handshake on this
+   * connection and go on over TLS. Bytes received before the switch stay
+   * as they were read.
+   */
+  async startTls(options: tls.ConnectionOptions): Promise<tls.TLSSocket> {
+    const raw = this.socket;
+    raw.off('data', this.onData);
+    raw.off('close', this.onClose);
+    const secure = await within(
+      new Promise<tls.TLSSocket>((resolve, reject) => {
+        const socket = tls.connect({ socket: raw, ...options }, () => resolve(socket));
+        socket.once('error', reject);
+      }),
+      10_000,
+      'TLS handshake on the control connection',
+    );
+    this.socket = secure;
+    this.listen(secure);
+    return secure;
   }
 
   private wake(): void {
