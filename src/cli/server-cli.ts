@@ -92,7 +92,7 @@ function printConfig(args: Record<string, unknown>, config: LoadedConfig, io: Se
   try {
     toServerSettings(args as never);
     toOperationsSettings(args as never);
-    toFtpSettings(args as never);
+    toFtpSettings(args);
     return 0;
   } catch (err) {
     io.stderr.write(`ftp-server: ${err instanceof Error ? err.message : String(err)}\n`);
