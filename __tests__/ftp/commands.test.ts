@@ -317,6 +317,57 @@ describe('data connections', () => {
   });
 });
 
+describe('resume and ASCII', () => {
+  it('REST + RETR sends from the offset; an offset past the end is 554 and nothing is sent', async () => {
+    await h.put('digits.txt', '0123456789');
+    expect((await c.cmd('REST 4')).code).toBe(350);
+    const tail = await transfer(c, 'RETR digits.txt');
+    expect(tail.preliminary.raw).toBe('150 Opening BINARY mode data connection for /digits.txt (6 bytes)\r\n');
+    expect(tail.data.toString()).toBe('456789');
+    // REST applies to one transfer only.
+    expect((await transfer(c, 'RETR digits.txt')).data.toString()).toBe('0123456789');
+    expect((await c.cmd('REST 11')).code).toBe(350);
+    const beyond = await transfer(c, 'RETR digits.txt');
+    expect(beyond.final.raw).toBe('554 Requested action not taken: invalid REST parameter (beyond the end of the file)\r\n');
+  });
+
+  it('REST + STOR and APPE resume an upload in place', async () => {
+    await h.put('part.bin', 'abcdefXXXX');
+    expect((await c.cmd('REST 6')).code).toBe(350);
+    expect((await transfer(c, 'STOR part.bin', 'ghij')).final.raw).toBe('226 Transfer complete\r\n');
+    expect((await h.read('part.bin')).toString()).toBe('abcdefghij');
+    expect((await transfer(c, 'APPE part.bin', 'kl')).final.code).toBe(226);
+    expect((await h.read('part.bin')).toString()).toBe('abcdefghijkl');
+    expect((await c.cmd('REST 99')).code).toBe(350);
+    expect((await transfer(c, 'STOR part.bin', 'x')).final.code).toBe(554);
+    expect((await h.read('part.bin')).toString()).toBe('abcdefghijkl');
+  });
+
+  it('resumes past 4 GiB (64-bit offsets) on a sparse file', async () => {
+    const big = path.join(h.root, 'sparse.bin');
+    const offset = 5 * 1024 ** 3;
+    const handle = await fs.open(big, 'w');
+    await handle.write(Buffer.from('past 5 GiB'), 0, 10, offset);
+    await handle.close();
+    expect((await c.cmd('SIZE sparse.bin')).raw).toBe(`213 ${offset + 10}\r\n`);
+    expect((await c.cmd(`REST ${offset + 5}`)).raw).toBe(`350 Restarting at ${offset + 5}; send RETR or STOR to start the transfer\r\n`);
+    expect((await transfer(c, 'RETR sparse.bin')).data.toString()).toBe('5 GiB');
+    await fs.rm(big);
+  });
+
+  it('TYPE A converts LF to CRLF on the way out and CRLF to LF on the way in; TYPE I moves bytes as they are', async () => {
+    await h.put('lines.txt', 'one\ntwo\r\nthree\n');
+    expect((await c.cmd('TYPE A')).code).toBe(200);
+    const down = await transfer(c, 'RETR lines.txt');
+    expect(down.preliminary.raw).toMatch(/^150 Opening ASCII mode data connection for \/lines\.txt/);
+    expect(down.data.toString()).toBe('one\r\ntwo\r\nthree\r\n');
+    expect((await transfer(c, 'STOR up.txt', 'a\r\nb\r\n')).final.code).toBe(226);
+    expect((await h.read('up.txt')).toString()).toBe('a\nb\n');
+    expect((await c.cmd('TYPE I')).code).toBe(200);
+    expect((await transfer(c, 'RETR lines.txt')).data.toString()).toBe('one\ntwo\r\nthree\n');
+  });
+});
+
 describe('the control connection', () => {
   it('answers pipelined commands in order, from one write', async () => {
     c.write('NOOP\r\nPWD\r\nSYST\r\nFROB\r\nNOOP\r\n');
