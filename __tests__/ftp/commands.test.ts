@@ -4,8 +4,10 @@
  * included: wrong arguments, wrong order, commands before login.
  */
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { FTP_COMMANDS } from '../../src/ftp/commands';
+import { LocalStorage } from '../../src/storage/local-storage';
 import { dataConnect, readAll, startFtp, transfer, type FtpControl, type FtpHarness } from './helpers/ftp-harness';
 
 let h: FtpHarness;
@@ -365,6 +367,42 @@ describe('resume and ASCII', () => {
     expect((await h.read('up.txt')).toString()).toBe('a\nb\n');
     expect((await c.cmd('TYPE I')).code).toBe(200);
     expect((await transfer(c, 'RETR lines.txt')).data.toString()).toBe('one\ntwo\r\nthree\n');
+  });
+});
+
+describe('a storage that cannot resume uploads or set times (as on S3)', () => {
+  it('FEAT leaves MFMT out, and APPE, REST+STOR and MFMT are refused with nothing written', async () => {
+    const base = await fs.mkdtemp(path.join(os.tmpdir(), 'ftp-caps-'));
+    const local = await LocalStorage.create(base);
+    const capabilities = { ...local.capabilities, resumableUploads: false, settableMtime: false };
+    const storage = new Proxy(local, {
+      get(target, key) {
+        if (key === 'capabilities') return capabilities;
+        const value: unknown = Reflect.get(target, key, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const s3like = await startFtp({ storage });
+    try {
+      await fs.writeFile(path.join(base, 'f.txt'), 'abc');
+      const control = await s3like.login();
+      const feat = await control.cmd('FEAT');
+      expect(feat.lines).not.toContain(' MFMT');
+      expect(feat.lines).toContain(' REST STREAM'); // RETR still resumes.
+      expect((await transfer(control, 'APPE f.txt', 'def')).final.raw).toBe('550 Appending is not supported by this storage\r\n');
+      expect((await control.cmd('REST 3')).code).toBe(350);
+      expect((await transfer(control, 'STOR f.txt', 'def')).final.raw).toBe(
+        '554 Requested action not taken: this storage cannot resume uploads (REST with STOR)\r\n',
+      );
+      expect((await control.cmd('MFMT 20200101000000 f.txt')).code).toBeGreaterThanOrEqual(500);
+      expect(await fs.readFile(path.join(base, 'f.txt'), 'utf8')).toBe('abc');
+      expect((await control.cmd('REST 1')).code).toBe(350);
+      expect((await transfer(control, 'RETR f.txt')).data.toString()).toBe('bc');
+      control.close();
+    } finally {
+      await s3like.stop();
+      await fs.rm(base, { recursive: true, force: true });
+    }
   });
 });
 
