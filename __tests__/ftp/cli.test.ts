@@ -4,15 +4,14 @@
  * and drains with the native port on SIGTERM. The FTP options come from the
  * command line, the environment and the config file like every other.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import { main } from '../../src/cli/server-cli';
 import { spawnServer } from '../helpers/server-process';
 import { FtpControl, transfer } from './helpers/ftp-harness';
 
-// Starting the CLI compiles src/ on the fly (ts-node): slow on a busy machine, hence the long bounds.
-const BIN = path.join(__dirname, '..', '..', 'bin', 'ftp-server.js');
 
 let dir: string;
 beforeAll(async () => {
@@ -23,7 +22,7 @@ afterAll(async () => {
 });
 
 it('starts the FTP port with --ftp-port 0, serves it, and drains it on SIGTERM', async () => {
-  const server = await spawnServer(['--host', '127.0.0.1', '--port', '0', '--root', 'files', '--log-dir', 'logs', '--ftp-port', '0', '--pasv-ports', '40000-40100'], dir, 90_000);
+  const server = await spawnServer(['--host', '127.0.0.1', '--port', '0', '--root', 'files', '--log-dir', 'logs', '--ftp-port', '0', '--pasv-ports', '40000-40100'], dir, 90_000); // Without dist/ the binary compiles src/ first: slow on a busy machine.
   try {
     await server.waitForOutput(/FTP listening on 127\.0\.0\.1:\d+/, 10_000);
     const port = Number(/\bFTP listening on 127\.0\.0\.1:(\d+)/.exec(server.output())![1]);
@@ -69,18 +68,23 @@ it('starts the FTP port with --ftp-port 0, serves it, and drains it on SIGTERM',
 }, 180_000);
 
 it('takes the FTP options from the environment and the config file, shows them in --print-config, and refuses bad ones', async () => {
-  await fs.writeFile(path.join(dir, 'ftp-server.json'), JSON.stringify({ 'pasv-address': '203.0.113.7', 'ftp-active': false }));
-  const child = spawn(process.execPath, [BIN, '--print-config', '--ftp-port', '2121'], {
-    cwd: dir,
-    env: { ...process.env, FTP_SERVER_PASV_PORTS: '50000-49000' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const file = path.join(dir, 'ftp-options.json');
+  await fs.writeFile(file, JSON.stringify({ 'pasv-address': '203.0.113.7', 'ftp-active': false }));
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  await fs.rm(path.join(dir, 'ftp-server.json'));
+  const sink = (append: (text: string) => void) => new Writable({ write: (chunk: Buffer, _encoding, done) => (append(chunk.toString()), done()) });
+  // In process (the first test ran the real binary): main() reads this process's environment.
+  process.env.FTP_SERVER_PASV_PORTS = '50000-49000';
+  let code: number;
+  try {
+    code = await main(['--print-config', '--config', file, '--ftp-port', '2121'], {
+      stdin: process.stdin,
+      stdout: sink((text) => (stdout += text)),
+      stderr: sink((text) => (stderr += text)),
+    });
+  } finally {
+    delete process.env.FTP_SERVER_PASV_PORTS;
+  }
   const row = (key: string) => stdout.split('\n').find((line) => line.startsWith(`${key} `))?.replace(/ +/g, ' ');
   expect(row('ftp-port')).toBe('ftp-port 2121 command line');
   expect(row('pasv-ports')).toBe('pasv-ports "50000-49000" environment FTP_SERVER_PASV_PORTS');
@@ -92,4 +96,4 @@ it('takes the FTP options from the environment and the config file, shows them i
   // The values would not start a server: exit 2 and say why.
   expect(stderr).toContain('--pasv-ports: MIN (50000) is greater than MAX (49000)');
   expect(code).toBe(2);
-}, 90_000);
+});
