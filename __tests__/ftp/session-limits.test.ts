@@ -95,6 +95,50 @@ describe('idle control connections', () => {
   });
 });
 
+describe('bounded waits on data connections (fake clock)', () => {
+  let clock: FakeClock;
+  let h: FtpHarness;
+  beforeAll(async () => {
+    clock = new FakeClock();
+    h = await startFtp({ clock, limits: { transferTimeoutMs: 30_000 }, prepare: async ({ root }) => fs.writeFile(path.join(root, 'big.bin'), Buffer.alloc(BIG, 5)) });
+  });
+  afterAll(async () => h.stop());
+
+  it('answers 425 when the client never opens the passive data connection', async () => {
+    const c = await h.login();
+    await c.passive();
+    const before = clock.pendingTimers;
+    c.send('RETR big.bin');
+    // Let the command reach its wait (its timer) before time moves.
+    await within(
+      (async () => {
+        while (clock.pendingTimers <= before) await new Promise((resolve) => setImmediate(resolve));
+      })(),
+      5_000,
+      'the wait for the data connection',
+    );
+    clock.advance(30_001);
+    expect((await c.read()).raw).toBe('425 No data connection within 30 s\r\n');
+    expect((await c.cmd('NOOP')).code).toBe(200);
+    c.close();
+  });
+
+  it('aborts a transfer that stalls for the transfer timeout: 426, and the session goes on', async () => {
+    const c = await h.login();
+    const port = await c.passive();
+    const data = await dataConnect(port);
+    data.pause();
+    data.on('error', () => undefined);
+    expect((await c.cmd('RETR big.bin')).code).toBe(150);
+    clock.advance(30_001);
+    const reply = await c.read();
+    expect(reply.raw).toMatch(/^426 Connection closed; transfer aborted \(stalled for 30 s\)\r\n$/);
+    expect((await c.cmd('NOOP')).code).toBe(200);
+    data.destroy();
+    c.close();
+  });
+});
+
 describe('one door for both ports', () => {
   it('counts native and FTP connections against one per-IP cap', async () => {
     const h = await startFtp({ native: true, limits: { maxConnectionsPerIp: 2 } });
