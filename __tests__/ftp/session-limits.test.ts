@@ -214,6 +214,44 @@ describe('one door for both ports', () => {
   });
 });
 
+describe('anonymous logins and repeated failures', () => {
+  let h: FtpHarness;
+  beforeAll(async () => {
+    h = await startFtp({
+      users: [{ name: 'alice', password: 'right' }],
+      anonymous: { permissions: ['read'] },
+      policy: { maxFailures: 100 },
+      prepare: async ({ root }) => fs.writeFile(path.join(root, 'pub.txt'), 'public'),
+    });
+  });
+  afterAll(async () => h.stop());
+
+  it.each(['anonymous', 'ftp', 'FTP'])('logs %s in as the anonymous user, read-only', async (name) => {
+    const c = await h.connect();
+    expect((await c.cmd(`USER ${name}`)).raw).toBe('331 Anonymous login: send any password\r\n');
+    expect((await c.cmd('PASS guest@example.com')).raw).toBe('230 Login successful\r\n');
+    expect((await transfer(c, 'RETR pub.txt')).data.toString()).toBe('public');
+    expect((await transfer(c, 'STOR new.txt', 'x')).final.code).toBe(550);
+    expect((await c.cmd('MKD d')).code).toBe(550);
+    await expect(fs.stat(path.join(h.root, 'new.txt'))).rejects.toThrow();
+    c.close();
+  });
+
+  it('closes a control connection after three wrong passwords', async () => {
+    const c = await h.connect();
+    for (let i = 0; i < 2; i++) {
+      expect((await c.cmd('USER alice')).code).toBe(331);
+      expect((await c.cmd('PASS wrong')).raw).toBe('530 Login incorrect\r\n');
+    }
+    expect((await c.cmd('USER alice')).code).toBe(331);
+    expect((await c.cmd('PASS wrong')).raw).toBe('530 Login incorrect; too many failures, closing the connection\r\n');
+    await c.waitClosed();
+    const again = await h.login('alice', 'right');
+    expect((await again.cmd('PWD')).code).toBe(257);
+    again.close();
+  });
+});
+
 describe('drain on close', () => {
   it('lets a transfer in flight finish, tells idle sessions 421, refuses new connections', async () => {
     const h = await startFtp({ prepare: async ({ root }) => fs.writeFile(path.join(root, 'big.bin'), Buffer.alloc(BIG, 3)) });
