@@ -218,6 +218,39 @@ describe('symlinks out of the root', () => {
   });
 });
 
+describe('a client that never reads its replies', () => {
+  it('is no longer read once its unread replies pass the bound', async () => {
+    expect((await c.cmd('HELP')).code).toBe(214);
+    c.socket.pause();
+    const chunk = Buffer.from('HELP\r\n'.repeat(1024));
+    const maxBytes = 64 * 1024 * 1024;
+    let written = 0;
+    // Pipeline HELP (about 300 bytes of reply per 6 bytes sent) until the server stops taking
+    // bytes: no 'drain' for a second. A server without the bound would read all 64 MiB and
+    // queue some 3 GiB of replies; the loop ends either way.
+    for (;;) {
+      const more = c.socket.write(chunk);
+      written += chunk.length;
+      if (written >= maxBytes) break;
+      if (more) continue;
+      const drained = await Promise.race([
+        new Promise<boolean>((resolve) => c.socket.once('drain', () => resolve(true))),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1_000)),
+      ]);
+      if (!drained) break;
+    }
+    expect(written).toBeLessThan(maxBytes);
+    // What ran is what the kernel's buffers and the reply bound hold: a small part of what was sent.
+    const ran = h.log.lines.filter((l) => l.message === 'Command: HELP').length;
+    expect(ran).toBeLessThan(written / 6 / 4);
+    c.close();
+    // The session ends when the client goes; the server serves the next one.
+    const next = await h.login();
+    expect((await next.cmd('NOOP')).code).toBe(200);
+    next.close();
+  }, 60_000);
+});
+
 describe('a small passive range and no active mode', () => {
   let strict: FtpHarness;
   let pasvPort: number;
