@@ -13,12 +13,10 @@
  * reading stops.
  *
  * Memory stays bounded: the decoder holds at most one chunk and one line,
- * the queue a few lines, and reading stops while more than
- * {@link MAX_UNSENT_REPLY_BYTES} of replies wait for a client that does not
- * read them (it is cut if none leave within the transfer timeout).
+ * the queue a few lines, and reading stops while too many replies wait for
+ * a client that does not read them ({@link ReplyBacklog}).
  */
 import type { Socket } from 'node:net';
-import { MAX_UNSENT_REPLY_BYTES } from '../config/defaults';
 import type { Principal } from '../core/access';
 import type { Log } from '../logging/log';
 import { InvalidFrames } from '../server/invalid-frames';
@@ -30,6 +28,7 @@ import { DataChannel } from './data-channel';
 import { runFtpCommand, type DispatchSession } from './dispatcher';
 import { serverHandshake } from './ftp-tls';
 import { LineDecoder, type DecodedLine } from './line-decoder';
+import { ReplyBacklog } from './reply-backlog';
 import { formatReply } from './replies';
 import { SessionState } from './session-state';
 
@@ -79,8 +78,7 @@ export class FtpSession implements DispatchSession {
   private tlsPending = false;
   private reason = '';
   private idleTimer: Timer | undefined;
-  private outputTimer: Timer | undefined;
-  private unsentAtCheck = 0;
+  private readonly backlog: ReplyBacklog;
   private invalid: InvalidFrames | undefined;
   private readonly listeners: Array<[string, SocketListener]>;
   private closedOnce = false;
@@ -107,11 +105,21 @@ export class FtpSession implements DispatchSession {
       controlPeer: () => this.ip,
       controlLocal: () => this.localIp,
     });
+    this.backlog = new ReplyBacklog({
+      clock: services.clock,
+      timeoutMs: services.limits.transferTimeoutMs,
+      unsent: () => this.socket.writableLength,
+      resume: () => {
+        this.touch();
+        this.pump();
+      },
+      stuck: (reason) => this.abort(reason),
+    });
     this.listeners = [
       ['readable', () => this.pump()],
       ['end', () => this.peerEnded()],
       ['close', () => this.socketClosed()],
-      ['drain', () => this.drained()],
+      ['drain', () => this.backlog.drained()],
       ['error', (err: NodeJS.ErrnoException) => this.noteReason(`socket error ${err.code ?? err.message}`)],
     ];
     socket.on('error', () => undefined);
@@ -233,7 +241,7 @@ export class FtpSession implements DispatchSession {
 
   private pump(): void {
     while (this.phase === 'open' && !this.tlsPending && !this.closeAfter) {
-      if (this.backlogged()) return;
+      if (this.backlog.over()) return;
       const running = this.main !== undefined || this.side > 0;
       if (running && !this.transfer) return;
       let item: DecodedLine | null = null;
@@ -355,38 +363,8 @@ export class FtpSession implements DispatchSession {
     this.socket.write(text);
   }
 
-  /** True while replies wait unsent past the bound: reading stops until they drain. */
-  private backlogged(): boolean {
-    const unsent = this.socket.writableLength;
-    if (unsent <= MAX_UNSENT_REPLY_BYTES) return false;
-    if (!this.outputTimer) {
-      this.unsentAtCheck = unsent;
-      this.outputTimer = this.services.clock.setTimer(this.services.limits.transferTimeoutMs, () => this.checkOutput());
-    }
-    return true;
-  }
-
-  private checkOutput(): void {
-    const unsent = this.socket.writableLength;
-    if (unsent <= MAX_UNSENT_REPLY_BYTES) return this.drained();
-    if (unsent < this.unsentAtCheck) {
-      this.unsentAtCheck = unsent;
-      this.outputTimer?.refresh();
-      return;
-    }
-    this.abort(`replies unread for ${this.services.limits.transferTimeoutMs / 1000} s`);
-  }
-
-  private drained(): void {
-    if (!this.outputTimer) return;
-    this.outputTimer.cancel();
-    this.outputTimer = undefined;
-    this.touch();
-    this.pump();
-  }
-
   private idleTimeout(): void {
-    if (this.outputTimer || this.transfer) {
+    if (this.backlog.waiting || this.transfer) {
       // Waiting for the client to read, or a transfer that moves (its own stall timer watches it): not idle.
       this.idleTimer?.refresh();
       return;
@@ -428,8 +406,7 @@ export class FtpSession implements DispatchSession {
   private finish(): void {
     this.phase = 'closed';
     this.idleTimer?.cancel();
-    this.outputTimer?.cancel();
-    this.outputTimer = undefined;
+    this.backlog.cancel();
     this.data.close();
   }
 
