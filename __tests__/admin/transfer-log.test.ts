@@ -61,6 +61,18 @@ describe('the line', () => {
 describe('TransferLog', () => {
   const lines = (file: string) => fs.readFileSync(file, 'utf8').trimEnd().split('\n');
 
+  it('rotates a file begun under the ten columns of an older release away at startup', async () => {
+    const file = path.join(dir, 'transfers.log');
+    const old = 'time\tremote\tuser\tdirection\tresult\tbytes\texpected_bytes\tduration_ms\tfile\terror\n' +
+      '2024-11-17T12:00:00.005Z\t10.0.0.5:40000\t-\tupload\tok\t7\t7\t12\ta.bin\t-\n';
+    fs.writeFileSync(file, old);
+    const log = TransferLog.open({ file, now: () => NOON });
+    log.transfer(record({ protocol: 'ftp' }));
+    await log.close();
+    expect(fs.readFileSync(`${file}.1`, 'utf8')).toBe(old);
+    expect(lines(file)).toEqual([TRANSFER_LOG_HEADER, formatTransferLine(record({ protocol: 'ftp' }), NOON)]);
+  });
+
   it('logs every finished and failed transfer of a real server', async () => {
     const root = path.join(dir, 'root');
     fs.mkdirSync(root);

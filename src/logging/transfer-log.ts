@@ -12,7 +12,8 @@ import type { ServerObserver, TransferRecord } from '../core/observer';
  * The columns are fixed: new ones may only ever be added at the end
  * (`protocol`, the port the transfer came through, `native` or `ftp`, was
  * the eleventh; lines written before it have ten fields and still parse).
- * Each file starts with the header row above. `time` is when the
+ * Each file starts with the header row above; a file found with another
+ * header at startup is rotated to `.1` first, so no file mixes the two. `time` is when the
  * transfer ended, in UTC. `bytes` counts payload bytes that actually moved
  * (for a failed transfer, the part that did). `-` means "none" (`user` when
  * accounts are off, `error` when the transfer succeeded). In text fields a
@@ -164,7 +165,10 @@ export class TransferLog implements ServerObserver {
   static open(options: TransferLogOptions): TransferLog {
     const log = new TransferLog(options);
     fs.mkdirSync(path.dirname(log.file), { recursive: true });
-    log.openStream();
+    // A file begun under other columns (before `protocol`) is rotated away, so each file has one header.
+    const header = headerOf(log.file);
+    if (header !== undefined && header !== TRANSFER_LOG_HEADER) log.rotate();
+    else log.openStream();
     return log;
   }
 
@@ -242,6 +246,28 @@ export class TransferLog implements ServerObserver {
     if (this.failed) return;
     this.failed = true;
     this.onError(err);
+  }
+}
+
+/**
+ * The first line of `file`, or `undefined` when it is missing, empty or
+ * not a regular file (a device such as `/dev/full` is never rotated).
+ */
+function headerOf(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    if (!fs.fstatSync(fd).isFile()) return undefined;
+    const buffer = Buffer.alloc(TRANSFER_LOG_HEADER.length + 1);
+    const length = fs.readSync(fd, buffer, 0, buffer.length, 0);
+    if (length === 0) return undefined;
+    return buffer.subarray(0, length).toString('utf8').split('\n')[0];
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
