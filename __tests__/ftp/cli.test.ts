@@ -8,6 +8,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { createSelfSigned } from '../../src/auth/self-signed';
 import { main } from '../../src/cli/server-cli';
 import { spawnServer } from '../helpers/server-process';
 import { FtpControl, transfer } from './helpers/ftp-harness';
@@ -21,16 +22,34 @@ afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-it('starts the FTP port with --ftp-port 0, serves it, and drains it on SIGTERM', async () => {
-  const server = await spawnServer(['--host', '127.0.0.1', '--port', '0', '--root', 'files', '--log-dir', 'logs', '--ftp-port', '0', '--pasv-ports', '40000-40100'], dir, 90_000); // Without dist/ the binary compiles src/ first: slow on a busy machine.
+it('starts the FTP and FTPS ports with --ftp-port 0 --ftps-port 0, serves them, and drains them on SIGTERM', async () => {
+  const pair = await createSelfSigned();
+  await fs.writeFile(path.join(dir, 'cert.pem'), pair.cert);
+  await fs.writeFile(path.join(dir, 'key.pem'), pair.key);
+  const server = await spawnServer(
+    ['--host', '127.0.0.1', '--port', '0', '--root', 'files', '--log-dir', 'logs', '--tls-cert', 'cert.pem', '--tls-key', 'key.pem',
+      '--ftp-port', '0', '--ftps-port', '0', '--ftp-allow-plain', '--pasv-ports', '40000-40100'],
+    dir,
+    90_000, // Without dist/ the binary compiles src/ first: slow on a busy machine.
+  );
   try {
-    await server.waitForOutput(/FTP listening on 127\.0\.0\.1:\d+/, 10_000);
+    await server.waitForOutput(/FTPS listening on 127\.0\.0\.1:\d+/, 10_000);
     const port = Number(/\bFTP listening on 127\.0\.0\.1:(\d+)/.exec(server.output())![1]);
-    expect(port).not.toBe(server.port);
+    const implicitPort = Number(/\bFTPS listening on 127\.0\.0\.1:(\d+)/.exec(server.output())![1]);
+    expect(new Set([port, implicitPort, server.port]).size).toBe(3);
+
+    // Implicit FTPS: TLS from the first byte, with the certificate given.
+    const secure = await FtpControl.open(implicitPort, { tls: { ca: pair.cert, servername: 'localhost' } });
+    expect(secure.greeting?.raw).toBe('220 ftp-server ready\r\n');
+    expect((await secure.cmd('QUIT')).code).toBe(221);
+    await secure.waitClosed();
+
     await fs.writeFile(path.join(dir, 'files', 'a.txt'), 'hello over ftp');
 
+    // --ftp-allow-plain: a cleartext login on the FTP port, which offers AUTH TLS all the same.
     const control = await FtpControl.open(port);
     expect(control.greeting?.raw).toBe('220 ftp-server ready\r\n');
+    expect((await control.cmd('FEAT')).lines).toContain(' AUTH TLS');
     expect((await control.cmd('USER anyone')).code).toBe(331);
     expect((await control.cmd('PASS x')).code).toBe(230);
     const retr = await transfer(control, 'RETR a.txt');
@@ -58,6 +77,7 @@ it('starts the FTP port with --ftp-port 0, serves it, and drains it on SIGTERM',
   const logName = files.find((f) => /^ftp_server_\d{4}-\d\d-\d\d\.log$/.test(f));
   const text = await fs.readFile(path.join(dir, 'logs', logName!), 'utf8');
   expect(text).toMatch(/ - \[main\] - INFO - FTP listening on 127\.0\.0\.1:\d+\n/);
+  expect(text).toMatch(/ - \[main\] - INFO - FTPS listening on 127\.0\.0\.1:\d+\n/);
   expect(text).toMatch(/ - \[FTP-127\.0\.0\.1:\d+\] - INFO - GET: Sent file - a\.txt \(14 bytes in \d+ ms\)\n/);
   expect(text).toMatch(/ - \[FTP-127\.0\.0\.1:\d+\] - INFO - PUT: Received file - b\.txt \(8 bytes in \d+ ms\)\n/);
   expect(text).toMatch(/ - \[main\] - INFO - FTP server stopped\n/);
