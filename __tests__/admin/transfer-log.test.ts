@@ -25,22 +25,22 @@ const record = (over: Partial<TransferRecord> = {}): TransferRecord => ({
 const NOON = Date.UTC(2024, 10, 17, 12, 0, 0, 5);
 
 describe('the line', () => {
-  it('has ten tab-separated columns in a fixed order', () => {
-    expect(TRANSFER_LOG_HEADER).toBe('time\tremote\tuser\tdirection\tresult\tbytes\texpected_bytes\tduration_ms\tfile\terror');
+  it('has eleven tab-separated columns in a fixed order (protocol added last)', () => {
+    expect(TRANSFER_LOG_HEADER).toBe('time\tremote\tuser\tdirection\tresult\tbytes\texpected_bytes\tduration_ms\tfile\terror\tprotocol');
     expect(formatTransferLine(record({ user: 'alice' }), NOON)).toBe(
-      '2024-11-17T12:00:00.005Z\t10.0.0.5:40000\talice\tupload\tok\t7\t7\t12\ta.bin\t-',
+      '2024-11-17T12:00:00.005Z\t10.0.0.5:40000\talice\tupload\tok\t7\t7\t12\ta.bin\t-\tnative',
     );
     expect(formatTransferLine(record({ ok: false, bytes: 3, error: 'client disconnected', direction: 'download' }), NOON)).toBe(
-      '2024-11-17T12:00:00.005Z\t10.0.0.5:40000\t-\tdownload\tfailed\t3\t7\t12\ta.bin\tclient disconnected',
+      '2024-11-17T12:00:00.005Z\t10.0.0.5:40000\t-\tdownload\tfailed\t3\t7\t12\ta.bin\tclient disconnected\tnative',
     );
   });
 
   it.each(['tab\there', 'line\nbreak\r', 'back\\slash', '-', 'esc\x1b[2J', 'sep\u2028', 'ünï €'])(
-    'escapes %j so the line keeps ten fields, and parses back',
+    'escapes %j so the line keeps eleven fields, and parses back',
     (filename) => {
       const line = formatTransferLine(record({ filename }), NOON);
       expect(line).not.toMatch(/[\n\r\u2028]/);
-      expect(line.split('\t')).toHaveLength(10);
+      expect(line.split('\t')).toHaveLength(11);
       expect(parseTransferLine(line)).toMatchObject({ file: filename, user: undefined, error: undefined, bytes: '7' });
     },
   );
@@ -48,10 +48,30 @@ describe('the line', () => {
   it('reads the header as no entry', () => {
     expect(parseTransferLine(TRANSFER_LOG_HEADER)).toBeUndefined();
   });
+
+  it('records the port a transfer came through, and reads a line from before the protocol column as native', () => {
+    expect(formatTransferLine(record({ protocol: 'ftp' }), NOON).split('\t').at(-1)).toBe('ftp');
+    expect(parseTransferLine(formatTransferLine(record({ protocol: 'ftp' }), NOON))).toMatchObject({ protocol: 'ftp', file: 'a.bin' });
+    const legacy = '2024-11-17T12:00:00.005Z\t10.0.0.5:40000\t-\tupload\tok\t7\t7\t12\ta.bin\t-';
+    expect(parseTransferLine(legacy)).toMatchObject({ protocol: 'native', file: 'a.bin', error: undefined });
+    expect(parseTransferLine('time\tremote\tuser\tdirection\tresult\tbytes\texpected_bytes\tduration_ms\tfile\terror')).toBeUndefined();
+  });
 });
 
 describe('TransferLog', () => {
   const lines = (file: string) => fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+
+  it('rotates a file begun under the ten columns of an older release away at startup', async () => {
+    const file = path.join(dir, 'transfers.log');
+    const old = 'time\tremote\tuser\tdirection\tresult\tbytes\texpected_bytes\tduration_ms\tfile\terror\n' +
+      '2024-11-17T12:00:00.005Z\t10.0.0.5:40000\t-\tupload\tok\t7\t7\t12\ta.bin\t-\n';
+    fs.writeFileSync(file, old);
+    const log = TransferLog.open({ file, now: () => NOON });
+    log.transfer(record({ protocol: 'ftp' }));
+    await log.close();
+    expect(fs.readFileSync(`${file}.1`, 'utf8')).toBe(old);
+    expect(lines(file)).toEqual([TRANSFER_LOG_HEADER, formatTransferLine(record({ protocol: 'ftp' }), NOON)]);
+  });
 
   it('logs every finished and failed transfer of a real server', async () => {
     const root = path.join(dir, 'root');

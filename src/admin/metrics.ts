@@ -1,6 +1,18 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ConnectionResult, TransferRecord } from '../core/observer';
+import type { ConnectionResult, Protocol, TransferRecord } from '../core/observer';
 import type { ServerObserver, TransferStart } from '../core/observer';
+
+/**
+ * The `protocol` label: `ftp` on the FTP port's series, absent on the
+ * native port's. The native series predate the FTP port; leaving them
+ * unlabelled keeps every existing query and dashboard reading the same
+ * numbers, while `{protocol="ftp"}` selects the FTP port and a plain
+ * `sum()` still counts both. (In PromQL an absent label matches
+ * `protocol=""`.)
+ */
+function protocolLabel(protocol: Protocol | undefined): { protocol?: string } {
+  return protocol === 'ftp' ? { protocol } : {};
+}
 
 /**
  * Metric names. Dashboards and scripts rely on them: never rename one,
@@ -63,12 +75,12 @@ export class MetricsObserver implements ServerObserver {
   readonly registry = new Registry();
   private readonly sessions: Gauge;
   private readonly inFlight: Gauge;
-  private readonly connections: Counter<'result'>;
-  private readonly commands: Counter<'command' | 'code'>;
-  private readonly bytesSent: Counter;
-  private readonly bytesReceived: Counter;
-  private readonly transfers: Counter<'direction' | 'result'>;
-  private readonly duration: Histogram<'direction'>;
+  private readonly connections: Counter<'result' | 'protocol'>;
+  private readonly commands: Counter<'command' | 'code' | 'protocol'>;
+  private readonly bytesSent: Counter<'protocol'>;
+  private readonly bytesReceived: Counter<'protocol'>;
+  private readonly transfers: Counter<'direction' | 'result' | 'protocol'>;
+  private readonly duration: Histogram<'direction' | 'protocol'>;
   private readonly totals: MetricsTotals = {
     activeSessions: 0,
     transfersInFlight: 0,
@@ -91,27 +103,31 @@ export class MetricsObserver implements ServerObserver {
     });
     this.connections = new Counter({
       name: METRIC_NAMES.connections,
-      help: 'Connections accepted, or refused by reason',
-      labelNames: ['result'],
+      help: 'Connections accepted, or refused by reason (protocol="ftp": the FTP port; no protocol label: the native port)',
+      labelNames: ['result', 'protocol'],
       registers,
     });
     for (const result of CONNECTION_RESULTS) this.connections.inc({ result }, 0);
     this.commands = new Counter({
       name: METRIC_NAMES.commands,
-      help: 'Commands answered, by command and response code (INVALID: not a known command)',
-      labelNames: ['command', 'code'],
+      help: 'Commands answered, by command and response code (INVALID: not a known command; protocol="ftp": FTP reply codes)',
+      labelNames: ['command', 'code', 'protocol'],
       registers,
     });
-    this.bytesSent = new Counter({ name: METRIC_NAMES.bytesSent, help: 'File payload bytes sent (GET)', registers });
+    this.bytesSent = new Counter({ name: METRIC_NAMES.bytesSent, help: 'File payload bytes sent (GET, RETR)', labelNames: ['protocol'], registers });
     this.bytesReceived = new Counter({
       name: METRIC_NAMES.bytesReceived,
-      help: 'File payload bytes received (PUT), including uploads later refused',
+      help: 'File payload bytes received (PUT, STOR/APPE/STOU), including uploads later refused',
+      labelNames: ['protocol'],
       registers,
     });
+    // The native series exist from the start, as they did before the label.
+    this.bytesSent.inc({}, 0);
+    this.bytesReceived.inc({}, 0);
     this.transfers = new Counter({
       name: METRIC_NAMES.transfers,
       help: 'Transfers finished, by direction and result (ok or failed)',
-      labelNames: ['direction', 'result'],
+      labelNames: ['direction', 'result', 'protocol'],
       registers,
     });
     for (const direction of ['download', 'upload']) {
@@ -120,7 +136,7 @@ export class MetricsObserver implements ServerObserver {
     this.duration = new Histogram({
       name: METRIC_NAMES.transferDuration,
       help: 'Time from the first to the last payload byte of a transfer, failed ones included',
-      labelNames: ['direction'],
+      labelNames: ['direction', 'protocol'],
       buckets: TRANSFER_BUCKETS,
       registers,
     });
@@ -169,8 +185,8 @@ export class MetricsObserver implements ServerObserver {
     return this.registry.contentType;
   }
 
-  connection(result: ConnectionResult): void {
-    this.connections.inc({ result });
+  connection(result: ConnectionResult, protocol?: Protocol): void {
+    this.connections.inc({ result, ...protocolLabel(protocol) });
     if (result === 'accepted') {
       this.totals.connectionsAccepted += 1;
       this.totals.activeSessions += 1;
@@ -186,8 +202,8 @@ export class MetricsObserver implements ServerObserver {
     this.sessions.set(this.totals.activeSessions);
   }
 
-  command(name: string, code: number, _durationMs: number): void {
-    this.commands.inc({ command: name, code: String(code) });
+  command(name: string, code: number, _durationMs: number, protocol?: Protocol): void {
+    this.commands.inc({ command: name, code: String(code), ...protocolLabel(protocol) });
     this.totals.commands += 1;
   }
 
@@ -198,17 +214,18 @@ export class MetricsObserver implements ServerObserver {
   transfer(record: TransferRecord): void {
     const result = record.ok ? 'ok' : 'failed';
     const seconds = record.durationMs / 1000;
+    const label = protocolLabel(record.protocol);
     if (record.direction === 'download') {
-      this.bytesSent.inc(record.bytes);
+      this.bytesSent.inc(label, record.bytes);
       this.totals.bytesSent += record.bytes;
       this.totals.downloads[result] += 1;
     } else {
-      this.bytesReceived.inc(record.bytes);
+      this.bytesReceived.inc(label, record.bytes);
       this.totals.bytesReceived += record.bytes;
       this.totals.uploads[result] += 1;
     }
-    this.transfers.inc({ direction: record.direction, result });
-    this.duration.observe({ direction: record.direction }, seconds);
+    this.transfers.inc({ direction: record.direction, result, ...label });
+    this.duration.observe({ direction: record.direction, ...label }, seconds);
     this.setInFlight(Math.max(0, this.totals.transfersInFlight - 1));
   }
 

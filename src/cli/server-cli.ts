@@ -7,6 +7,7 @@ import { createServerLog } from '../logging/winston-log';
 import { allListeners, type Listener } from '../core/listener';
 import { ServerCore } from '../core/server-core';
 import { FileServer } from '../server/file-server';
+import { FtpServer } from '../ftp/ftp-server';
 import { prepareSecurity } from '../auth/server-security';
 import type { PromptInput } from '../client/ui/hidden-prompt';
 import type { ResilientLimits } from '../cluster/resilient-limits';
@@ -14,6 +15,8 @@ import { redactUrl } from '../cluster/redis-url';
 import { systemClock } from '../util/clock';
 import { declareCertCommand, runCertCommand } from './cert-cli';
 import { declareClusterOptions, DEFAULT_REDIS_START_WAIT_MS, toClusterSettings, type ClusterSettings } from './cluster-options';
+import type { TlsCredentials } from '../auth/tls-files';
+import { declareFtpOptions, toFtpSettings, type FtpSettings } from './ftp-options';
 import { declareServerOptions, toServerSettings, UsageError, type ServerSettings } from './server-options';
 import { declareStorageOptions, describeStorage, openS3Storage, toStorageSettings, type StorageSettings } from './storage-options';
 import { declareStatusCommand, runStatusCommand } from './status-cli';
@@ -41,13 +44,14 @@ export async function main(argv: string[], io: ServerCliIo = { stdin: process.st
   let operations: OperationsSettings | undefined;
   let storage: StorageSettings | undefined;
   let cluster: ClusterSettings | undefined;
+  let ftp: FtpSettings | undefined;
   let config: LoadedConfig | undefined;
   let subcommand: (() => Promise<number>) | undefined;
   try {
     const parser = yargs(argv)
       .scriptName('ftp-server')
       .command('$0', 'Serve a folder over the ftp-server native protocol (default 0.0.0.0:5002)', (y) => {
-        const declared = declareClusterOptions(declareStorageOptions(declareOperationsOptions(declareServerOptions(y))));
+        const declared = declareFtpOptions(declareClusterOptions(declareStorageOptions(declareOperationsOptions(declareServerOptions(y)))));
         // The file's values go in as yargs defaults-with-precedence: below env and argv.
         config = applyConfigFile(declared, argv, process.env, process.cwd());
         return declared;
@@ -60,6 +64,7 @@ export async function main(argv: string[], io: ServerCliIo = { stdin: process.st
         operations = toOperationsSettings(args);
         storage = toStorageSettings(args);
         cluster = toClusterSettings(args);
+        ftp = toFtpSettings(args);
       })
       .command('status', 'Print sessions, transfers in flight and totals from the admin endpoint', (y) =>
         declareStatusCommand(y, { argv, env: process.env, cwd: process.cwd() }), (args) => {
@@ -86,8 +91,8 @@ export async function main(argv: string[], io: ServerCliIo = { stdin: process.st
   }
   if (subcommand) return subcommand();
   // --help and --version print and end here.
-  if (!settings || !operations || !storage || !cluster) return 0;
-  return serve(settings, operations, storage, cluster);
+  if (!settings || !operations || !storage || !cluster || !ftp) return 0;
+  return serve(settings, operations, storage, cluster, ftp);
 }
 
 /** `--print-config`: the table, then exit 2 if the values would not start a server. */
@@ -98,6 +103,7 @@ function printConfig(args: Record<string, unknown>, config: LoadedConfig, io: Se
     toOperationsSettings(args as never);
     toStorageSettings(args);
     toClusterSettings(args);
+    toFtpSettings(args);
     return 0;
   } catch (err) {
     io.stderr.write(`ftp-server: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -105,8 +111,44 @@ function printConfig(args: Record<string, unknown>, config: LoadedConfig, io: Se
   }
 }
 
+/**
+ * The standard FTP port (`--ftp-port`) and the implicit FTPS port
+ * (`--ftps-port`), on the native port's core, after it: one door, one set
+ * of accounts and bans for all. Each logs `FTP listening on HOST:PORT`.
+ */
+async function startFtpListeners(core: ServerCore, settings: ServerSettings, ftp: FtpSettings, tls: TlsCredentials | undefined): Promise<Listener[]> {
+  const started: Listener[] = [];
+  const common = {
+    core,
+    host: ftp.host ?? settings.host,
+    ...(tls ? { tls } : {}),
+    ...(ftp.pasvAddress !== undefined ? { pasvAddress: ftp.pasvAddress } : {}),
+    ...(ftp.pasvPorts ? { pasvPorts: ftp.pasvPorts } : {}),
+    activeAllowed: ftp.activeAllowed,
+    allowPlain: ftp.allowPlain,
+  };
+  try {
+    for (const [port, implicitTls, name] of [[ftp.port, false, 'FTP'], [ftp.implicitPort, true, 'FTPS']] as const) {
+      if (port === undefined) continue;
+      const server = await FtpServer.start({ ...common, port, implicitTls });
+      started.push(server);
+      core.log.info(`${name} listening on ${server.address.address}:${server.port}`);
+    }
+  } catch (err) {
+    await Promise.all(started.map((l) => l.close(0)));
+    throw err;
+  }
+  return started;
+}
+
 /** Run the server until SIGINT/SIGTERM; returns the exit code. */
-async function serve(settings: ServerSettings, opsSettings: OperationsSettings, storageSettings: StorageSettings, cluster: ClusterSettings): Promise<number> {
+async function serve(
+  settings: ServerSettings,
+  opsSettings: OperationsSettings,
+  storageSettings: StorageSettings,
+  cluster: ClusterSettings,
+  ftpSettings: FtpSettings,
+): Promise<number> {
   const logging = createServerLog({ logDir: settings.logDir, level: settings.logLevel, console: true, format: opsSettings.logFormat });
   const log = logging.log;
   let core: ServerCore | undefined;
@@ -156,6 +198,7 @@ async function serve(settings: ServerSettings, opsSettings: OperationsSettings, 
     listeners.push(native);
     const { address, port } = native.address;
     log.info(`FTP Server listening on ${address}:${port}`);
+    listeners.push(...(await startFtpListeners(core, settings, ftpSettings, tls)));
     if (cluster.proxy) log.info(`PROXY protocol on: client addresses from the headers of ${cluster.proxy.trusted.entries.join(', ')}; other peers are refused`);
     await ops.attach(allListeners(listeners), sharedLimits);
   } catch (err) {

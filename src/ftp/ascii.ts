@@ -24,13 +24,17 @@ import { Transform, type TransformCallback } from 'node:stream';
 const CR = 0x0d;
 const LF = 0x0a;
 
-/** Downloads in TYPE A: a LF not preceded by CR becomes CRLF. */
-export class LfToCrlf extends Transform {
+/**
+ * The download conversion on its own, chunk by chunk, for a writer that
+ * is not a stream (the data connection's ASCII sink): a LF not preceded by
+ * CR becomes CRLF. Returns `chunk` itself when it holds no such LF.
+ */
+export class CrlfEncoder {
   /** The last byte of the previous chunk, to see a CR across a chunk boundary. */
   private lastByte = -1;
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    if (chunk.length === 0) return done();
+  encode(chunk: Buffer): Buffer {
+    if (chunk.length === 0) return chunk;
     const parts: Buffer[] = [];
     let start = 0;
     for (let lf = chunk.indexOf(LF); lf !== -1; lf = chunk.indexOf(LF, lf + 1)) {
@@ -40,9 +44,19 @@ export class LfToCrlf extends Transform {
       start = lf + 1;
     }
     this.lastByte = chunk[chunk.length - 1];
-    if (parts.length === 0) return done(null, chunk);
+    if (parts.length === 0) return chunk;
     parts.push(chunk.subarray(start));
-    done(null, Buffer.concat(parts));
+    return Buffer.concat(parts);
+  }
+}
+
+/** Downloads in TYPE A: a LF not preceded by CR becomes CRLF. */
+export class LfToCrlf extends Transform {
+  private readonly encoder = new CrlfEncoder();
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    if (chunk.length === 0) return done();
+    done(null, this.encoder.encode(chunk));
   }
 }
 

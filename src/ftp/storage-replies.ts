@@ -60,7 +60,7 @@ const DEFAULT_REPLIES: Record<StorageErrorKind, FtpReply> = {
 };
 
 /** Commands grouped by how their replies differ from the defaults. */
-type CommandFamily = 'read' | 'store' | 'navigate' | 'mkdir' | 'remove' | 'rename_to';
+type CommandFamily = 'read' | 'list' | 'store' | 'navigate' | 'mkdir' | 'remove' | 'rename_to';
 
 /** A full disk where something is created: RFC 959's 452, "insufficient storage space". */
 const NO_SPACE_452: FtpReply = { code: 452, text: 'Insufficient storage space; try again later' };
@@ -81,6 +81,8 @@ const NAME_NOT_ALLOWED: Partial<Record<StorageErrorKind, FtpReply>> = {
 
 const FAMILY_REPLIES: Record<CommandFamily, Partial<Record<StorageErrorKind, FtpReply>>> = {
   read: {},
+  // A folder too large to list in one go (the storage's bound on the work a listing costs).
+  list: { too_large: { code: 550, text: 'Directory listing too large' } },
   // STOR, STOU, APPE: 452 for a full disk (may clear), 552 for going over
   // the upload size limit (RFC 959: "exceeded storage allocation"), 553 for a
   // target that cannot be created under that name.
@@ -109,6 +111,10 @@ const FAMILY_REPLIES: Record<CommandFamily, Partial<Record<StorageErrorKind, Ftp
 };
 
 const FAMILY_OF_VERB: Readonly<Record<string, CommandFamily>> = {
+  LIST: 'list',
+  NLST: 'list',
+  MLSD: 'list',
+  STAT: 'list',
   STOR: 'store',
   STOU: 'store',
   APPE: 'store',

@@ -16,14 +16,16 @@ import { levelName } from './format';
  * fields below are on every line (`null` when they do not apply), so a
  * shipper's schema never changes shape; a few events add their own
  * (`command`, `reason`, `code`, `to`, `offset`, `expected_bytes`), and an
- * error record adds `error` (stack included).
+ * error record adds `error` (stack included). Lines about one connection
+ * add `protocol`: `native` (sessions `Client-IP:PORT`) or `ftp` (sessions
+ * `FTP-IP:PORT`, the standard FTP port).
  */
 export interface JsonLogRecord {
   /** UTC, ISO-8601 with milliseconds. */
   time: string;
   /** `DEBUG`, `INFO`, `WARNING` or `ERROR`, as in the classic format. */
   level: string;
-  /** `Client-IP:PORT` for lines about one connection, else `null`. */
+  /** `Client-IP:PORT` (native port) or `FTP-IP:PORT` (FTP port) for lines about one connection, else `null`. */
   session: string | null;
   /** `IP:PORT` of that connection, else `null`. */
   remote: string | null;
@@ -47,6 +49,7 @@ type Shape = [RegExp, (m: RegExpExecArray) => MessageFields];
 
 const num = (text: string | undefined): number | null => (text === undefined ? null : Number(text));
 const sessionOf = (remote: string): string => `Client-${remote}`;
+const ftpSessionOf = (remote: string): string => `FTP-${remote}`;
 
 // Anchored at both ends, names matched greedily: a name holding " (" or
 // " - " cannot shift the numbers that follow it.
@@ -79,16 +82,29 @@ const SHAPES: Shape[] = [
   [/^Client (\S+) requested disconnect$/, (m) => ({ event: 'quit', remote: m[1] })],
   [
     /^New connection from (\S+)\. Active connections: (\d+)$/,
-    (m) => ({ event: 'connection_opened', remote: m[1], session: sessionOf(m[1]), active: num(m[2]) }),
+    (m) => ({ event: 'connection_opened', remote: m[1], session: sessionOf(m[1]), protocol: 'native', active: num(m[2]) }),
   ],
   [
     /^Connection closed for (\S+) \((.*)\)\. Active connections: (\d+)$/,
-    (m) => ({ event: 'connection_closed', remote: m[1], session: sessionOf(m[1]), reason: m[2], active: num(m[3]) }),
+    (m) => ({ event: 'connection_closed', remote: m[1], session: sessionOf(m[1]), protocol: 'native', reason: m[2], active: num(m[3]) }),
   ],
   [
     /^Refused connection from (\S+): (.*) \((\d{3})\)(?: \(.*\))?$/,
-    (m) => ({ event: 'connection_refused', remote: m[1], reason: m[2], code: num(m[3]) }),
+    (m) => ({ event: 'connection_refused', remote: m[1], protocol: 'native', reason: m[2], code: num(m[3]) }),
   ],
+  [
+    /^New FTP connection from (\S+)\. Active FTP connections: (\d+)$/,
+    (m) => ({ event: 'connection_opened', remote: m[1], session: ftpSessionOf(m[1]), protocol: 'ftp', active: num(m[2]) }),
+  ],
+  [
+    /^FTP connection closed for (\S+) \((.*)\)\. Active FTP connections: (\d+)$/,
+    (m) => ({ event: 'connection_closed', remote: m[1], session: ftpSessionOf(m[1]), protocol: 'ftp', reason: m[2], active: num(m[3]) }),
+  ],
+  [
+    /^Refused FTP connection from (\S+): (.*) \((\d{3})\)(?:, .*?)?(?: \(.*\))?$/,
+    (m) => ({ event: 'connection_refused', remote: m[1], protocol: 'ftp', reason: m[2], code: num(m[3]) }),
+  ],
+  [/^(?:FTP|FTPS) listening on (\S+)$/, (m) => ({ event: 'listening', protocol: 'ftp', address: m[1] })],
   [/^Closing connection: (.*)$/, (m) => ({ event: 'connection_aborted', reason: m[1] })],
   [/^Invalid command: (.*)$/, (m) => ({ event: 'invalid_command', reason: m[1] })],
   [/^FTP Server listening on (\S+)$/, (m) => ({ event: 'listening', address: m[1] })],
@@ -108,11 +124,12 @@ const SHAPES: Shape[] = [
  * the text.
  */
 export function describeMessage(label: string, message: string): MessageFields {
-  const fromLabel = /^Client-(.+)$/.exec(label);
+  const fromLabel = /^(Client|FTP)-(.+)$/.exec(label);
   const base: MessageFields = {
     event: 'message',
     session: fromLabel ? label : null,
-    remote: fromLabel ? fromLabel[1] : null,
+    remote: fromLabel ? fromLabel[2] : null,
+    ...(fromLabel ? { protocol: fromLabel[1] === 'FTP' ? 'ftp' : 'native' } : {}),
   };
   for (const [pattern, fields] of SHAPES) {
     const match = pattern.exec(message);

@@ -6,17 +6,20 @@ import type { ServerObserver, TransferRecord } from '../core/observer';
  * The transfer log: one tab-separated line per finished or failed transfer,
  * so usage can be summed with `awk -F'\t'` instead of parsing free text.
  *
- *     time	remote	user	direction	result	bytes	expected_bytes	duration_ms	file	error
- *     2024-11-17T14:30:22.145Z	192.168.1.100:52431	-	download	ok	1024	1024	12	a.jpg	-
+ *     time	remote	user	direction	result	bytes	expected_bytes	duration_ms	file	error	protocol
+ *     2024-11-17T14:30:22.145Z	192.168.1.100:52431	-	download	ok	1024	1024	12	a.jpg	-	native
  *
- * The columns are fixed (version 1): new ones may only ever be added at the
- * end. Each file starts with the header row above. `time` is when the
+ * The columns are fixed: new ones may only ever be added at the end
+ * (`protocol`, the port the transfer came through, `native` or `ftp`, was
+ * the eleventh; lines written before it have ten fields and still parse).
+ * Each file starts with the header row above; a file found with another
+ * header at startup is rotated to `.1` first, so no file mixes the two. `time` is when the
  * transfer ended, in UTC. `bytes` counts payload bytes that actually moved
  * (for a failed transfer, the part that did). `-` means "none" (`user` when
  * accounts are off, `error` when the transfer succeeded). In text fields a
  * backslash, tab, CR, LF and other control characters are escaped (`\\`,
  * `\t`, `\r`, `\n`, `\xNN`, `\u2028`), and a value that is exactly `-` is
- * written `\-`, so every line has exactly ten fields.
+ * written `\-`, so every line has exactly eleven fields.
  */
 export const TRANSFER_LOG_COLUMNS = [
   'time',
@@ -29,7 +32,11 @@ export const TRANSFER_LOG_COLUMNS = [
   'duration_ms',
   'file',
   'error',
+  'protocol',
 ] as const;
+
+/** Fields of a line written before the `protocol` column existed. */
+const LEGACY_FIELDS = 10;
 
 /** File name of the transfer log inside the log folder. */
 export const TRANSFER_LOG_FILE = 'transfers.log';
@@ -88,17 +95,23 @@ export function formatTransferLine(record: TransferRecord, endedAt: number): str
     String(Math.max(0, Math.round(record.durationMs))),
     escapeField(record.filename),
     escapeField(record.ok ? undefined : (record.error ?? 'failed')),
+    record.protocol,
   ].join('\t');
 }
 
-/** The fields of one line, unescaped (`undefined` for `-`); `undefined` for the header or a malformed line. */
+/**
+ * The fields of one line, unescaped (`undefined` for `-`); `undefined` for
+ * a header or a malformed line. A ten-field line from before the
+ * `protocol` column came from the native port, the only one there was.
+ */
 export function parseTransferLine(line: string): TransferLogEntry | undefined {
   const fields = line.split('\t');
-  if (fields.length < TRANSFER_LOG_COLUMNS.length || line === TRANSFER_LOG_HEADER) return undefined;
+  if (fields.length < LEGACY_FIELDS || fields[0] === TRANSFER_LOG_COLUMNS[0]) return undefined;
   const entry = {} as TransferLogEntry;
   TRANSFER_LOG_COLUMNS.forEach((column, i) => {
-    entry[column] = unescapeField(fields[i]);
+    entry[column] = i < fields.length ? unescapeField(fields[i]) : undefined;
   });
+  if (fields.length === LEGACY_FIELDS) entry.protocol = 'native';
   return entry;
 }
 
@@ -152,7 +165,10 @@ export class TransferLog implements ServerObserver {
   static open(options: TransferLogOptions): TransferLog {
     const log = new TransferLog(options);
     fs.mkdirSync(path.dirname(log.file), { recursive: true });
-    log.openStream();
+    // A file begun under other columns (before `protocol`) is rotated away, so each file has one header.
+    const header = headerOf(log.file);
+    if (header !== undefined && header !== TRANSFER_LOG_HEADER) log.rotate();
+    else log.openStream();
     return log;
   }
 
@@ -230,6 +246,28 @@ export class TransferLog implements ServerObserver {
     if (this.failed) return;
     this.failed = true;
     this.onError(err);
+  }
+}
+
+/**
+ * The first line of `file`, or `undefined` when it is missing, empty or
+ * not a regular file (a device such as `/dev/full` is never rotated).
+ */
+function headerOf(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    if (!fs.fstatSync(fd).isFile()) return undefined;
+    const buffer = Buffer.alloc(TRANSFER_LOG_HEADER.length + 1);
+    const length = fs.readSync(fd, buffer, 0, buffer.length, 0);
+    if (length === 0) return undefined;
+    return buffer.subarray(0, length).toString('utf8').split('\n')[0];
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

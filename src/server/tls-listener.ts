@@ -46,6 +46,12 @@ export interface TlsAcceptorOptions {
   refusalTimeoutMs?: number;
   maxRefusals?: number;
   maxRefusalsPerAddress?: number;
+  /**
+   * The context to handshake with, instead of one made from the
+   * credentials: a listener whose other connections must resume sessions
+   * issued here (FTP's data connections) passes its own.
+   */
+  secureContext?: tls.SecureContext;
 }
 
 /** A handshake under way. */
@@ -79,7 +85,7 @@ export class TlsAcceptor {
     credentials: TlsCredentials,
     private readonly options: TlsAcceptorOptions,
   ) {
-    this.context = tls.createSecureContext({
+    this.context = options.secureContext ?? tls.createSecureContext({
       cert: credentials.cert,
       key: credentials.key,
       ...(credentials.passphrase ? { passphrase: credentials.passphrase } : {}),

@@ -1,0 +1,302 @@
+/**
+ * The standard FTP port (RFC 959, with FTPS per RFC 4217): a listener on
+ * the same {@link ServerCore} as the native port, so both serve the same
+ * files, accounts, bans, connection caps, rate limit, transfer records and
+ * metrics. A ban earned on one port, or a per-address cap filled on it,
+ * holds on the other.
+ *
+ * Every connection passes the core's door on the raw socket, before a byte
+ * is read and (on the implicit FTPS port) before the TLS handshake; a
+ * refused one gets `421 <why>` and is closed. Shutdown drains like the
+ * native port: no new connections, idle sessions get 421, transfers in
+ * flight may finish within the grace period, the rest is cut.
+ */
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type tls from 'node:tls';
+import type { TlsCredentials } from '../auth/tls-files';
+import { LISTEN_BACKLOG } from '../config/defaults';
+import type { Refusal } from '../core/admission';
+import type { Listener } from '../core/listener';
+import type { ServerCore } from '../core/server-core';
+import type { Log } from '../logging/log';
+import { suppressedNote } from '../logging/throttle';
+import { TlsAcceptor, type PendingHandshake } from '../server/tls-listener';
+import { addressKey, normaliseIp } from '../util/address-key';
+import { FtpCommandTable } from './commands';
+import type { FtpServices } from './commands/command';
+import type { PortRange } from './data-address';
+import { FtpSession, type FtpSessionHost } from './ftp-session';
+import { createFtpSecureContext } from './ftp-tls';
+import { PassivePorts } from './passive-ports';
+import { formatReply } from './replies';
+
+/** A refused socket gets this long to take its 421 before it is cut. */
+const REFUSAL_LINGER_MS = 2_000;
+
+/** How to start an FTP listener. */
+export interface FtpServerOptions {
+  /** The shared services (storage, accounts, admission, transfers, observer, limits). */
+  core: ServerCore;
+  /** Address to listen on (default `0.0.0.0`). */
+  host?: string;
+  /** Port; 0 picks a free one (default 21). */
+  port?: number;
+  /** Certificate and key: explicit FTPS (`AUTH TLS`) on this port, or TLS from the first byte with `implicitTls`. */
+  tls?: TlsCredentials;
+  /** TLS from the first byte (the FTPS port, customarily 990). Needs `tls`. */
+  implicitTls?: boolean;
+  /** With `tls`: still allow logins and data connections in cleartext. */
+  allowPlain?: boolean;
+  /** The IPv4 address advertised in 227 replies (behind NAT, on EC2). */
+  pasvAddress?: string;
+  /** The passive port range (default: any free port). */
+  pasvPorts?: PortRange;
+  /** Allow PORT/EPRT (to the client's own address, ports >= 1024). Default true. */
+  activeAllowed?: boolean;
+}
+
+/** One accepted TCP connection holding a place at the door. */
+interface Connection {
+  readonly key: string;
+  handshake?: PendingHandshake;
+  session?: FtpSession;
+}
+
+/** See the module comment. */
+export class FtpServer implements Listener, FtpSessionHost {
+  readonly services: FtpServices;
+  private readonly server: net.Server;
+  private readonly open = new Set<Connection>();
+  private readonly bySession = new WeakMap<FtpSession, Connection>();
+  private readonly tls: TlsAcceptor | undefined;
+  private readonly log: Log;
+  private handshakes = 0;
+  private closing: Promise<void> | undefined;
+  private emptied: (() => void) | undefined;
+
+  private constructor(
+    private readonly core: ServerCore,
+    private readonly implicitTls: boolean,
+    options: FtpServerOptions,
+  ) {
+    this.log = core.log;
+    const context: tls.SecureContext | undefined = options.tls && createFtpSecureContext(options.tls);
+    this.services = {
+      transfers: core.transfers,
+      authenticator: core.authenticator,
+      guestStorage: core.guestStorage,
+      capabilities: core.storage.capabilities,
+      clock: core.clock,
+      limits: core.limits,
+      log: core.log,
+      throttle: core.throttle,
+      observer: core.observer,
+      policy: {
+        tls: context,
+        implicitTls,
+        allowPlain: options.allowPlain ?? false,
+        activeAllowed: options.activeAllowed ?? true,
+        pasvAddress: options.pasvAddress,
+      },
+      ports: new PassivePorts(options.pasvPorts),
+      commands: new FtpCommandTable(),
+    };
+    // The implicit port shakes hands with the same context its data connections use, so sessions resume.
+    this.tls =
+      implicitTls && options.tls
+        ? new TlsAcceptor(options.tls, { handshakeTimeoutMs: core.limits.frameTimeoutMs, clock: core.clock, log: core.log, throttle: core.throttle, secureContext: context })
+        : undefined;
+    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.server.on('error', (err: NodeJS.ErrnoException) => this.onAcceptError(err));
+  }
+
+  /** Listen for FTP (or, with `implicitTls`, FTPS) on `host:port`. */
+  static async start(options: FtpServerOptions): Promise<FtpServer> {
+    if (options.implicitTls && !options.tls) throw new Error('Implicit FTPS needs a TLS certificate and key');
+    const server = new FtpServer(options.core, options.implicitTls ?? false, options);
+    await server.listen(options.host ?? '0.0.0.0', options.port ?? 21);
+    return server;
+  }
+
+  get address(): AddressInfo {
+    return this.server.address() as AddressInfo;
+  }
+
+  get port(): number {
+    return this.address.port;
+  }
+
+  /** Control connections past the door (and past the handshake on the implicit port). */
+  get activeSessions(): number {
+    return this.open.size - this.handshakes;
+  }
+
+  get draining(): boolean {
+    return this.closing !== undefined;
+  }
+
+  /** The passive ports of the range held right now (for tests and status). */
+  get passivePortsInUse(): number {
+    return this.services.ports.inUse;
+  }
+
+  private listen(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host, port, backlog: LISTEN_BACKLOG }, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  private accept(raw: net.Socket): void {
+    raw.on('error', ignore);
+    this.admit(raw).catch((err: unknown) => {
+      this.log.error('Admitting an FTP connection failed', err);
+      raw.destroy();
+    });
+  }
+
+  private async admit(raw: net.Socket): Promise<void> {
+    const ip = normaliseIp(raw.remoteAddress);
+    if (this.closing) {
+      this.core.observer.connection?.('draining', 'ftp');
+      this.refuse(raw, ip, addressKey(ip), 'Server shutting down');
+      return;
+    }
+    const conn: Connection = { key: addressKey(ip) };
+    const admitted = await this.core.admission.admit(ip, conn);
+    if (!admitted.admitted) {
+      this.core.observer.connection?.(admitted.reason, 'ftp');
+      this.refuse(raw, ip, conn.key, admitted.message, admitted);
+      return;
+    }
+    if (this.closing || raw.destroyed) {
+      if (this.closing) this.core.observer.connection?.('draining', 'ftp');
+      this.core.admission.release(conn.key, conn);
+      raw.destroy();
+      return;
+    }
+    this.open.add(conn);
+    if (!this.tls) {
+      this.startSession(conn, raw, false);
+      return;
+    }
+    this.handshakes += 1;
+    conn.handshake = this.tls.handshake(
+      raw,
+      { key: conn.key, peer: `${ip}:${raw.remotePort}` },
+      (secure) => {
+        this.handshakes -= 1;
+        conn.handshake = undefined;
+        this.startSession(conn, secure, true);
+      },
+      () => {
+        this.handshakes -= 1;
+        conn.handshake = undefined;
+        this.release(conn);
+      },
+    );
+  }
+
+  private startSession(conn: Connection, socket: net.Socket, secure: boolean): void {
+    const session = new FtpSession(socket, this, { secure });
+    conn.session = session;
+    this.bySession.set(session, conn);
+    this.core.observer.connection?.('accepted', 'ftp');
+    this.log.info(`New FTP connection from ${session.remote}. Active FTP connections: ${this.activeSessions}`);
+    session.start();
+  }
+
+  /** @internal A session's control connection closed. */
+  sessionClosed(session: FtpSession): void {
+    const conn = this.bySession.get(session);
+    if (!conn || !this.open.has(conn)) return;
+    this.release(conn);
+    this.core.observer.sessionClosed?.('ftp');
+    this.log.info(`FTP connection closed for ${session.remote} (${session.endReason}). Active FTP connections: ${this.activeSessions}`);
+  }
+
+  private release(conn: Connection): void {
+    this.core.admission.release(conn.key, conn);
+    this.open.delete(conn);
+    if (this.open.size === 0) this.emptied?.();
+  }
+
+  /** `421 <why>` and close, encrypted on the implicit port; logged once per address per interval. */
+  private refuse(raw: net.Socket, ip: string, key: string, message: string, refusal?: Refusal): void {
+    const reply = formatReply(421, message);
+    const remote = `${ip}:${raw.remotePort}`;
+    const greeted = this.tls ? this.tls.refuse(raw, { key, peer: remote }, Buffer.from(reply)) : sendAndClose(raw, reply);
+    if (!refusal) return;
+    const suppressed = this.core.throttle.admit(`ftp refused ${key} ${refusal.reason}`);
+    if (suppressed === undefined) return;
+    const cut = greeted ? '' : ', closed without a reply (too many refusals under way)';
+    this.log.warn(`Refused FTP connection from ${remote}: ${message} (421)${cut}${suppressedNote(suppressed)}`);
+  }
+
+  private onAcceptError(err: NodeJS.ErrnoException): void {
+    const key = err.code === 'EMFILE' || err.code === 'ENFILE' ? 'descriptors' : `ftp accept ${err.code}`;
+    const suppressed = this.core.throttle.admit(key);
+    if (suppressed === undefined) return;
+    this.log.error(`Accepting an FTP connection failed${suppressedNote(suppressed)}`, err);
+  }
+
+  /** Stop accepting, let transfers finish for up to `graceMs`, then cut what is left. Idempotent. */
+  close(graceMs = this.core.limits.shutdownGraceMs): Promise<void> {
+    this.closing ??= this.shutdown(graceMs);
+    return this.closing;
+  }
+
+  /** Cut every connection now, transfers included. */
+  terminate(): void {
+    for (const conn of [...this.open]) {
+      conn.handshake?.cancel();
+      conn.session?.abort('server terminated');
+    }
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
+    this.log.info(`FTP server shutting down... (${this.activeSessions} active FTP connections)`);
+    const sessions = [...this.open].flatMap((conn) => (conn.session ? [conn.session] : []));
+    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.tls?.close();
+    for (const conn of [...this.open]) {
+      if (!conn.handshake) continue;
+      this.core.observer.connection?.('draining', 'ftp');
+      conn.handshake.cancel();
+    }
+    if (this.open.size > 0) {
+      const empty = new Promise<void>((resolve) => {
+        this.emptied = resolve;
+      });
+      for (const session of sessions) session.shutdown();
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), graceMs);
+      });
+      const outcome = await Promise.race([empty, graceOver]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') {
+        this.log.warn(`Grace period of ${graceMs / 1000} s over; closing ${this.open.size} FTP connection(s)`);
+        this.terminate();
+      }
+    }
+    await stopped;
+    await Promise.all(sessions.map((session) => session.settled));
+    this.log.info('FTP server stopped');
+  }
+}
+
+function ignore(): void {}
+
+/** Write a cleartext 421 and close; a client that does not read is cut after a while. */
+function sendAndClose(socket: net.Socket, reply: string): true {
+  const cut = setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
+  cut.unref();
+  socket.once('close', () => clearTimeout(cut));
+  socket.end(reply, () => socket.destroy());
+  return true;
+}
