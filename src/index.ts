@@ -16,6 +16,9 @@ export { ServerCore } from './core/server-core';
 export type { ServerCoreOptions } from './core/server-core';
 export { allListeners } from './core/listener';
 export type { Listener } from './core/listener';
+// The standard FTP/FTPS port (docs/FTP.md): another listener on the same core.
+export { FtpServer } from './ftp/ftp-server';
+export type { FtpServerOptions } from './ftp/ftp-server';
 export type { SharedLimits } from './core/shared-limits';
 export { DEFAULT_LIMITS, DEFAULT_PORT, PROTOCOL_VERSION, SERVER_NAME } from './config/defaults';
 export type { ServerLimits } from './config/defaults';

@@ -24,7 +24,7 @@ const TSC = path.join(PROJECT, 'node_modules', 'typescript', 'bin', 'tsc');
  */
 const PUBLIC_API = [
   'ALL_PERMISSIONS', 'ANONYMOUS_USER', 'AUTH_ERROR_KINDS', 'Accounts', 'AuthError', 'CertificateError', 'DEFAULT_CLIENT_TIMEOUT_MS',
-  'DEFAULT_LIMITS', 'DEFAULT_LOGIN_POLICY', 'DEFAULT_PORT', 'DEFAULT_SCRYPT', 'FakeClock', 'FileServer', 'FtpClient', 'FtpError',
+  'DEFAULT_LIMITS', 'DEFAULT_LOGIN_POLICY', 'DEFAULT_PORT', 'DEFAULT_SCRYPT', 'FakeClock', 'FileServer', 'FtpClient', 'FtpError', 'FtpServer',
   'LocalDigestCache', 'LocalStorage', 'MAX_PART_BYTES', 'MAX_PATH_BYTES', 'MemoryLog', 'MetricsObserver', 'PART_SUFFIX',
   'PART_VERSION_SUFFIX', 'PROTOCOL_VERSION', 'ROOT_PATH', 'S3Storage', 'SERVER_NAME', 'STORAGE_ERROR_KINDS', 'ServerCore',
   'StorageError', 'TLS_CIPHERS', 'TRANSFER_ERROR_KINDS', 'TlsFilesError', 'TransferError', 'TransferLog', 'UsersFileError',
