@@ -1,4 +1,5 @@
 import os from 'node:os';
+import type { FtpBenchResult } from './ftp';
 import type { IdleResult } from './idle-sessions';
 import type { ClientsResult } from './many-clients';
 import type { PeerResult } from './peers';
@@ -90,6 +91,8 @@ export interface BenchResult {
   };
   gets?: { sizeBytes: number; count: number; sequential: Measured; pipelined: Measured & { depth: number } };
   peers?: { vsftpd: PeerResult };
+  /** The FTP port against vsftpd, same run: RETR/STOR with curl and a crowd of FTP clients. */
+  ftp?: FtpBenchResult;
 }
 
 /** The machine, from `os`. */
