@@ -3,13 +3,26 @@
  * memory are its own, as vsftpd's are): a ServerCore over `--root` and an
  * FtpServer on 127.0.0.1, no accounts (any login works), with the
  * per-address caps lifted because every bench client comes from 127.0.0.1.
- * Prints `FTP_PORT <port>` once listening; SIGTERM closes it.
+ * Prints `FTP_PORT <port>` once listening; SIGTERM closes it. Runs the
+ * compiled dist/ when present, as the native bench's server does.
  *
  * Usage: node -r ts-node/register/transpile-only bench/ftp-child.ts ROOT MAX_CONNECTIONS
  */
-import { ServerCore } from '../src/core/server-core';
-import { FtpServer } from '../src/ftp/ftp-server';
+import fs from 'node:fs';
+import path from 'node:path';
+import type * as CoreModule from '../src/core/server-core';
+import type * as FtpModule from '../src/ftp/ftp-server';
 import type { Log } from '../src/logging/log';
+
+/** The compiled module when built (what users run, and quick to load), else the source through ts-node. */
+function load<T>(relative: string): T {
+  const built = path.join(__dirname, '..', 'dist', `${relative}.js`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(fs.existsSync(built) ? built : path.join(__dirname, '..', 'src', relative)) as T;
+}
+
+const { ServerCore } = load<typeof CoreModule>('core/server-core');
+const { FtpServer } = load<typeof FtpModule>('ftp/ftp-server');
 
 /** Warnings and errors only, on stderr: the bench keeps the tail for its error messages. */
 const quietLog: Log = {
