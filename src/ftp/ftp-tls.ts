@@ -65,16 +65,7 @@ export function serverHandshake(raw: net.Socket, context: tls.SecureContext, tim
     };
     const onSecure = (): void => {
       cleanup();
-      // Hand the socket over one turn later: under TLS 1.3 the session
-      // tickets go out after 'secure', and a close_notify written in the
-      // same turn (an empty or short listing) overtakes them, so OpenSSL
-      // clients (Python's ftplib) fail their shutdown with
-      // SHUTDOWN_WHILE_IN_INIT.
-      socket.on('error', () => undefined);
-      setImmediate(() => {
-        if (socket.destroyed) reject(new TlsHandshakeError('the client hung up right after the handshake'));
-        else resolve(socket);
-      });
+      resolve(socket);
     };
     const onError = (err: NodeJS.ErrnoException): void => fail(err.code ?? err.message);
     const onClose = (): void => fail('the client hung up (does it trust our certificate?)');
