@@ -135,6 +135,19 @@ describe('FTPS with the generated certificate as the only trusted CA', () => {
     expect((await fs.readFile(local('implicit-down.bin'))).equals(body)).toBe(true);
   });
 
+  it('where TLS is required (no --ftp-allow-plain): curl --ssl-reqd works, a cleartext login is refused', async () => {
+    const strict = `ftp://tester:secret@127.0.0.1:${s.strictPort}`;
+    const body = pattern(50_000, 46);
+    await fs.writeFile(local('strict.bin'), body);
+    await curl('--ssl-reqd', '--cacert', s.certFile, '-T', local('strict.bin'), `${strict}/strict.bin`);
+    expect((await s.h.read('strict.bin')).equals(body)).toBe(true);
+    const plain = await runClient('curl', ['--silent', '--verbose', '--max-time', '15', '-o', local('never.bin'), `${strict}/strict.bin`]);
+    // 67: the login was denied; the server answered USER in cleartext with 530 (RFC 4217 §11).
+    expect(plain.code).toBe(67);
+    expect(plain.stderr).toMatch(/< 530 /);
+    expect(plain.stderr).not.toContain('PASS secret');
+  });
+
   it('refuses a client that does not trust the certificate (nothing is sent in the clear)', async () => {
     const refused = await runClient('curl', ['--silent', '--max-time', '15', '--ssl-reqd', `${base}/tls.bin`]);
     // 60: peer certificate cannot be authenticated with known CA certificates.

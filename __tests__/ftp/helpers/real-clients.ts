@@ -1,7 +1,8 @@
 /**
  * For tests that drive FTP clients no one here wrote: one FTP port with
- * explicit FTPS (plain logins still allowed, so plain clients work too) and
- * an implicit FTPS port beside it on the same core, both with a freshly
+ * explicit FTPS (plain logins still allowed, so plain clients work too), one
+ * that requires TLS (as a server with certificates does by default), and an
+ * implicit FTPS port, all on the same core, with a freshly
  * generated certificate that clients are told to trust (not just to skip
  * checking); and a bounded runner for client programs that fails loudly
  * when the program is missing, so no test passes because a client was absent.
@@ -19,6 +20,8 @@ export interface ClientServers {
   h: FtpHarness;
   /** The implicit FTPS port (TLS from the first byte), on the same core. */
   implicitPort: number;
+  /** An explicit FTPS port that refuses cleartext logins and data (no allowPlain: the default with certificates). */
+  strictPort: number;
   /** The certificate both ports present (valid for 127.0.0.1). */
   cert: CertificatePair;
   /** The certificate as a PEM file, for clients that take a CA file. */
@@ -36,14 +39,16 @@ export async function startClientServers(options: FtpHarnessOptions = {}): Promi
   await fs.writeFile(certFile, cert.cert);
   const h = await startFtp({ ...options, tls: cert, allowPlain: true });
   const implicit = await FtpServer.start({ core: h.core, host: '127.0.0.1', port: 0, tls: cert, implicitTls: true });
+  const strict = await FtpServer.start({ core: h.core, host: '127.0.0.1', port: 0, tls: cert });
   return {
     h,
     implicitPort: implicit.port,
+    strictPort: strict.port,
     cert,
     certFile,
     local,
     async stop() {
-      await implicit.close(1_000);
+      await Promise.all([implicit.close(1_000), strict.close(1_000)]);
       await h.stop();
       await fs.rm(local, { recursive: true, force: true });
     },
