@@ -100,6 +100,12 @@ export async function runDataTransfer<T>(context: CommandContext, spec: DataTran
         throw err;
       }
       transfer.attach(socket);
+      // Left to itself, Node ends and destroys a TLS socket as soon as the
+      // peer's close_notify arrives, and our close_notify was then often
+      // lost: a client that waits for it after an upload (ftplib's
+      // unwrap()) saw a bare EOF (36 of 80 REST+STORs). closeData ends it
+      // instead, and waits for the client to close.
+      socket.allowHalfOpen = true;
     }
     stall = clock.setTimer(stallMs, () => transfer.abort(`stalled for ${stallMs / 1000} s`));
     const timer = stall;
