@@ -148,9 +148,13 @@ describe('FTPS with the generated certificate as the only trusted CA', () => {
     expect(plain.stderr).not.toContain('PASS secret');
   });
 
-  it('refuses a client that does not trust the certificate (nothing is sent in the clear)', async () => {
+  it('refuses a client that does not trust the certificate (nothing is sent in the clear), unless told to (-k)', async () => {
     const refused = await runClient('curl', ['--silent', '--max-time', '15', '--ssl-reqd', `${base}/tls.bin`]);
     // 60: peer certificate cannot be authenticated with known CA certificates.
     expect(refused.code).toBe(60);
+    // -k (what users type for a self-signed certificate) skips the check, and TLS is still used.
+    const skipped = await curl('-k', '--ssl-reqd', '--verbose', '-o', local('tls-k.bin'), `${base}/tls.bin`);
+    expect(skipped.stderr).toContain('> PROT P');
+    expect((await fs.readFile(local('tls-k.bin'))).equals(await s.h.read('tls.bin'))).toBe(true);
   });
 });
