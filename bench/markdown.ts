@@ -1,4 +1,7 @@
 import fs from 'node:fs/promises';
+import { median } from '../src/tools/latency';
+import type { FtpBenchResult } from './ftp';
+import type { ClientsResult } from './many-clients';
 import type { BenchResult, Measured } from './results';
 import { s3Table } from './s3';
 import type { UploadsResult } from './uploads';
@@ -54,6 +57,28 @@ function targets(r: BenchResult): Target[] {
   uploadGoal(up?.raw?.median, 0.9, 'byte-moving client (as curl)');
   uploadGoal(up?.library?.median, 0.6, 'client library, file uploaded before');
   uploadGoal(up?.['library-first']?.median, 0.6, 'client library, first upload (hashes the file first)');
+  // Issue 12: the FTP port against vsftpd, same run.
+  const ftp = r.ftp;
+  for (const kind of ['retr', 'stor'] as const) {
+    const ours = ftp?.ours[kind].median;
+    const theirs = ftp?.vsftpd?.[kind].median;
+    rows.push({
+      target: `FTP ${size(ftp?.bytes ?? 0)} ${kind.toUpperCase()} with curl at least vsftpd's speed (same run)`,
+      goal: theirs === undefined ? `vsftpd not measured${ftp?.vsftpdSkipped ? `: ${ftp.vsftpdSkipped}` : ''}` : `≥ ${mb(theirs)}`,
+      measured: ours === undefined ? '–' : theirs === undefined ? mb(ours) : `${mb(ours)} (${num(ours / theirs, 2)}×)`,
+      met: ours === undefined || theirs === undefined ? undefined : ours >= theirs,
+    });
+  }
+  const crowdLost = (runs: ClientsResult[]) => runs.reduce((sum, run) => sum + run.failures, 0);
+  rows.push({
+    target: `${num(ftp?.crowd.ours[0]?.clients ?? 0)} FTP clients at once, none lost`,
+    goal: '0 lost',
+    measured: ftp
+      ? `${num(crowdLost(ftp.crowd.ours))} lost in ${ftp.crowd.ours.length} runs` +
+        (ftp.crowd.vsftpd ? ` (vsftpd: ${num(crowdLost(ftp.crowd.vsftpd))} lost)` : '')
+      : '–',
+    met: ftp ? crowdLost(ftp.crowd.ours) === 0 : undefined,
+  });
   rows.push({
     target: `${num(r.burst?.clients ?? 0)} clients at once, none lost`,
     goal: '0 lost',
@@ -152,6 +177,7 @@ export function formatMarkdown(r: BenchResult): string {
   }
   if (r.uploads) out.push('', ...uploadsTable(r.uploads));
   if (r.s3) out.push('', ...s3Table(r.s3, num));
+  if (r.ftp) out.push('', ...ftpTable(r.ftp));
   out.push('', '| target (issues 5 and 13) | goal | measured | status |', '|---|---|---|---|');
   for (const t of targets(r)) {
     out.push(`| ${t.target} | ${t.goal} | ${t.measured} | ${t.met === undefined ? 'not measured' : t.met ? 'met' : '**not met**'} |`);
@@ -177,6 +203,44 @@ function uploadsTable(u: UploadsResult): string[] {
   }
   if (u.vsftpdSkipped) lines.push('', `vsftpd not measured: ${u.vsftpdSkipped.split('\n')[0]}`);
   if (u.serverRssGrowthKiB !== undefined) lines.push('', `Our server's RSS grew by at most ${num(u.serverRssGrowthKiB / 1024, 1)} MiB during these uploads.`);
+  return lines;
+}
+
+/** The FTP phase: RETR and STOR per server, then the crowds. */
+function ftpTable(f: FtpBenchResult): string[] {
+  const servers = [f.ours, ...(f.vsftpd ? [f.vsftpd] : [])];
+  const ratio = (value: number, base: number | undefined) => (base === undefined ? '–' : `${num(value / base, 2)}×`);
+  const lines = [
+    `FTP: ${size(f.bytes)} RETR and STOR with curl, alternated round by round; both servers in processes of their own:`,
+    '',
+    '| FTP transfer | median | runs range | of vsftpd |',
+    '|---|---|---|---|',
+  ];
+  for (const kind of ['retr', 'stor'] as const) {
+    for (const server of servers) {
+      lines.push(`| ${kind.toUpperCase()} ${size(f.bytes)}, ${server.label} | ${mb(server[kind])} | ${spread(server[kind])} | ${ratio(server[kind].median, f.vsftpd?.[kind].median)} |`);
+    }
+  }
+  const crowds: Array<[string, ClientsResult[] | undefined]> = [['our FTP port', f.crowd.ours], ['vsftpd', f.crowd.vsftpd]];
+  lines.push(
+    '',
+    `FTP clients at once (basic-ftp: log in, list, RETR ${size(f.smallBytes)}, QUIT), each run a fresh crowd:`,
+    '',
+    '| server | clients | lost (all runs) | wall time | p50 / p99 latency | failures seen |',
+    '|---|---|---|---|---|---|',
+  );
+  for (const [name, runs] of crowds) {
+    if (!runs || runs.length === 0) continue;
+    const lost = runs.reduce((sum, run) => sum + run.failures, 0);
+    const samples = new Map<string, number>();
+    for (const run of runs) for (const [message, count] of Object.entries(run.failureSamples)) samples.set(message, (samples.get(message) ?? 0) + count);
+    const seen = [...samples].map(([message, count]) => `${count}× ${message.replace(/\|/g, '/')}`).join('; ');
+    lines.push(
+      `| ${name} | ${num(runs[0].clients)} × ${runs.length} | ${num(lost)} | ${num(median(runs.map((run) => run.wallMs)) / 1000, 2)} s | ` +
+        `${num(median(runs.map((run) => run.p50Ms)))} / ${num(median(runs.map((run) => run.p99Ms)))} ms | ${seen || '–'} |`,
+    );
+  }
+  if (f.vsftpdSkipped) lines.push('', `vsftpd not measured: ${f.vsftpdSkipped.split('\n')[0]}`);
   return lines;
 }
 

@@ -54,7 +54,7 @@ async function waitForBanner(port: number, deadlineMs: number): Promise<boolean>
   return false;
 }
 
-function vsftpdConfig(root: string, empty: string, port: number, pasvBase: number): string {
+function vsftpdConfig(root: string, empty: string, port: number, pasvBase: number, extra: readonly string[]): string {
   const lines = [
     'listen=YES', 'listen_ipv6=NO', 'listen_address=127.0.0.1', `listen_port=${port}`, 'background=NO',
     'anonymous_enable=YES', 'local_enable=NO', 'no_anon_password=YES', `anon_root=${root}`,
@@ -62,6 +62,7 @@ function vsftpdConfig(root: string, empty: string, port: number, pasvBase: numbe
     'pasv_enable=YES', 'pasv_address=127.0.0.1', `pasv_min_port=${pasvBase}`, `pasv_max_port=${pasvBase + 500}`,
     'connect_from_port_20=NO', 'seccomp_sandbox=NO', 'xferlog_enable=NO', 'dirmessage_enable=NO',
     `secure_chroot_dir=${empty}`,
+    ...extra,
   ];
   // Without root vsftpd cannot switch to the `ftp` user; it can still serve as whoever started it.
   if (process.getuid?.() !== 0) lines.push('run_as_launching_user=YES');
@@ -72,6 +73,7 @@ function vsftpdConfig(root: string, empty: string, port: number, pasvBase: numbe
 export interface Vsftpd {
   version: string;
   pid: number;
+  port: number;
   /** Folder uploads land in. */
   pub: string;
   /** Fetch `pub/big.bin` to /dev/null. @returns 10^6 bytes per second. */
@@ -83,9 +85,10 @@ export interface Vsftpd {
 
 /**
  * Start vsftpd on a free port over a fresh `workDir`, serving `bigFile` as
- * `pub/big.bin`; the reason as a string when it cannot run here.
+ * `pub/big.bin`; the reason as a string when it cannot run here. `extra`:
+ * more vsftpd.conf lines (the FTP phase lifts its per-address caps).
  */
-export async function startVsftpd(workDir: string, bigFile: string, size: number): Promise<Vsftpd | string> {
+export async function startVsftpd(workDir: string, bigFile: string, size: number, extra: readonly string[] = []): Promise<Vsftpd | string> {
   const vsftpd = which('vsftpd');
   if (!vsftpd) return 'vsftpd is not installed (apt-get install -y vsftpd)';
   if (!which('curl')) return 'curl is not installed';
@@ -106,7 +109,7 @@ export async function startVsftpd(workDir: string, bigFile: string, size: number
 
   const port = await freePort();
   const config = path.join(workDir, 'vsftpd.conf');
-  await fs.writeFile(config, vsftpdConfig(root, empty, port, 20_000 + Math.floor(Math.random() * 9_000)));
+  await fs.writeFile(config, vsftpdConfig(root, empty, port, 20_000 + Math.floor(Math.random() * 9_000), extra));
   const child = spawn(vsftpd, [config], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
@@ -123,6 +126,7 @@ export async function startVsftpd(workDir: string, bigFile: string, size: number
   return {
     version,
     pid: child.pid as number,
+    port,
     pub,
     download: async () => rate(await curl(['-o', '/dev/null', '-w', '%{time_total} %{size_download}', `${url}/big.bin`])),
     // Anonymous FTP cannot overwrite, so every upload needs a name of its own; removed after.

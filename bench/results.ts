@@ -1,4 +1,5 @@
 import os from 'node:os';
+import type { FtpBenchResult } from './ftp';
 import type { IdleResult } from './idle-sessions';
 import type { ClientsResult } from './many-clients';
 import type { PeerResult } from './peers';
@@ -93,6 +94,8 @@ export interface BenchResult {
   peers?: { vsftpd: PeerResult };
   /** The S3 phase: through the server on --storage s3 and through the SDK directly, same endpoint, same run. */
   s3?: S3Result;
+  /** The FTP port against vsftpd, same run: RETR/STOR with curl and a crowd of FTP clients. */
+  ftp?: FtpBenchResult;
 }
 
 /** The machine, from `os`. */

@@ -7,6 +7,7 @@ import { measureIdleSessions } from './idle-sessions';
 import { timedRawDownload } from './raw-transfers';
 import { measureLoopback, startLoopbackSink } from './loopback';
 import { runClients, type ClientsResult } from './many-clients';
+import { measureFtp } from './ftp';
 import { measureVsftpd, startVsftpd } from './peers';
 import { machineInfo, type BenchResult, type ClientsFigures, type Measured } from './results';
 import { openFileLimits, serverBuild, startServerProcess, type ServerProcess } from './server-process';
@@ -16,7 +17,7 @@ import { measureS3 } from './s3';
 import { ddContender, measureUploads, rssGrowthDuring, serverContender, vsftpdContender, type UploadContender } from './uploads';
 
 /** The parts of a run; `--skip` leaves some out. */
-export const PHASES = ['loopback', 'throughput', 'uploads', 'clients', 'gets', 'idle', 's3'] as const;
+export const PHASES = ['loopback', 'throughput', 'uploads', 'ftp', 'clients', 'gets', 'idle', 's3'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface BenchSettings {
@@ -277,6 +278,18 @@ export async function runBench(settings: BenchSettings, command: string, say: (l
         await compare?.stop();
         if (peer && typeof peer !== 'string') peer.stop();
       }
+    }
+
+    if (runs('ftp')) {
+      if (!bigSha) {
+        say(`ftp: writing a ${settings.fileSize}-byte file`);
+        await writeRandomFile(bigFile, settings.fileSize);
+        bigSha = (await hashFile(bigFile)).sha256;
+      }
+      result.ftp = await measureFtp({
+        work, bigFile, bytes: settings.fileSize, small, smallDigest,
+        runs: settings.runs, clients: settings.burstClients, timeoutMs: settings.timeoutMs, say,
+      });
     }
 
     if (runs('clients')) {

@@ -97,6 +97,22 @@ describe('bench --quick', () => {
     expect(saved.upload?.median).toBe(uploads.figures.library.median);
     expect(uploads.serverRssGrowthKiB).toBeGreaterThanOrEqual(0);
 
+    // The FTP phase: our FTP port and vsftpd, RETR and STOR with curl, and a crowd at once, none of ours lost.
+    const ftp = saved.ftp!;
+    expect(ftp.bytes).toBe(QUICK_SETTINGS.fileSize);
+    for (const figures of [ftp.ours, ...(HAS_VSFTPD ? [ftp.vsftpd!] : [])]) {
+      for (const kind of ['retr', 'stor'] as const) {
+        expect(figures[kind].runs).toHaveLength(QUICK_SETTINGS.runs);
+        expect(figures[kind].median).toBeGreaterThan(0);
+      }
+    }
+    expect(ftp.vsftpd === undefined).toBe(!HAS_VSFTPD);
+    expect(ftp.vsftpdSkipped === undefined).toBe(HAS_VSFTPD);
+    expect(ftp.crowd.ours).toHaveLength(QUICK_SETTINGS.runs);
+    expect(ftp.crowd.ours.map((run) => [run.clients, run.failures, run.failureSamples])).toEqual([[QUICK_SETTINGS.burstClients, 0, {}]]);
+    // vsftpd's losses are a figure, not a failure of ours: only that the crowd ran.
+    if (HAS_VSFTPD) expect(ftp.crowd.vsftpd!.map((run) => run.clients)).toEqual([QUICK_SETTINGS.burstClients]);
+
     const text = await fs.readFile(docs, 'utf8');
     expect(text).toMatch(/^# Benchmarks\n\nNotes written by hand\.\n/);
     expect(text).toContain(DOCS_BEGIN);
@@ -105,6 +121,10 @@ describe('bench --quick', () => {
     expect(text).toContain('| upload | median | runs range | of vsftpd | of dd | server CPU per GiB |');
     expect(text).toMatch(/\| 4 MiB upload, byte-moving client \(as curl\), at least 0\.9× vsftpd's STOR \(same run\) \|/);
     expect(text).toMatch(/\| 4 MiB upload, client library, first upload \(hashes the file first\), at least 0\.6× vsftpd's STOR \(same run\) \|/);
+    expect(text).toContain('| FTP transfer | median | runs range | of vsftpd |');
+    expect(text).toMatch(/\| RETR 4 MiB, our FTP port, curl \| [\d,]+ MB\/s \|/);
+    expect(text).toMatch(/\| our FTP port \| 20 × 1 \| 0 \|/);
+    expect(text).toMatch(/\| 20 FTP clients at once, none lost \| 0 lost \| 0 lost in 1 runs/);
     // Nothing of the run is left in its temp folder.
     expect((await fs.readdir(work)).filter((name) => name.startsWith('ftp-'))).toEqual([]);
   }, 120_000);

@@ -12,6 +12,8 @@
  * waiting for the handshake, serves both.
  */
 import type { Socket } from 'node:net';
+import { setImmediate } from 'node:timers/promises';
+import { TLSSocket } from 'node:tls';
 import { TransferAbortedError } from '../core/errors';
 import type { TransferHooks } from '../core/transfers';
 import type { Clock } from '../util/clock';
@@ -98,6 +100,12 @@ export async function runDataTransfer<T>(context: CommandContext, spec: DataTran
         throw err;
       }
       transfer.attach(socket);
+      // Left to itself, Node ends and destroys a TLS socket as soon as the
+      // peer's close_notify arrives, and our close_notify was then often
+      // lost: a client that waits for it after an upload (ftplib's
+      // unwrap()) saw a bare EOF (36 of 80 REST+STORs). closeData ends it
+      // instead, and waits for the client to close.
+      socket.allowHalfOpen = true;
     }
     stall = clock.setTimer(stallMs, () => transfer.abort(`stalled for ${stallMs / 1000} s`));
     const timer = stall;
@@ -109,7 +117,14 @@ export async function runDataTransfer<T>(context: CommandContext, spec: DataTran
       },
     };
     const result = await spec.move(socket, hooks);
-    if (spec.send) await endAndFlush(socket);
+    if (spec.send) {
+      // TLS 1.3 session tickets go out after the handshake: a close_notify
+      // written in the same turn (an empty or short listing) overtakes
+      // them, and OpenSSL clients (Python's ftplib) then fail their
+      // shutdown with SHUTDOWN_WHILE_IN_INIT. One turn lets them out first.
+      if (socket instanceof TLSSocket) await setImmediate();
+      await endAndFlush(socket);
+    }
     clean = true;
     return result;
   } catch (err) {
