@@ -117,7 +117,7 @@ describe('bench --quick', () => {
     expect(text).toMatch(/^# Benchmarks\n\nNotes written by hand\.\n/);
     expect(text).toContain(DOCS_BEGIN);
     expect(text).toMatch(/\| 4 MiB download, client library \(SHA-256 checked\) \| [\d,]+ MB\/s \|/);
-    expect(text).toMatch(/\| target \(issues 5 and 13\) \| goal \| measured \| status \|/);
+    expect(text).toMatch(/\| target \(issues 5, 12 and 13\) \| goal \| measured \| status \|/);
     expect(text).toContain('| upload | median | runs range | of vsftpd | of dd | server CPU per GiB |');
     expect(text).toMatch(/\| 4 MiB upload, byte-moving client \(as curl\), at least 0\.9× vsftpd's STOR \(same run\) \|/);
     expect(text).toMatch(/\| 4 MiB upload, client library, first upload \(hashes the file first\), at least 0\.6× vsftpd's STOR \(same run\) \|/);
