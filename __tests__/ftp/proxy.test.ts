@@ -12,8 +12,9 @@ import net from 'node:net';
 import { createSelfSigned } from '../../src/auth/self-signed';
 import { TrustedProxies } from '../../src/cluster/addresses';
 import type { MemoryLog } from '../../src/logging/log';
+import { Haproxy } from '../helpers/haproxy';
 import { v1, v2Inet4 } from '../cluster/proxy-bytes';
-import { FtpControl, readAll, startFtp, within, type FtpHarness, type FtpHarnessOptions } from './helpers/ftp-harness';
+import { dataConnect, FtpControl, readAll, startFtp, within, type FtpHarness, type FtpHarnessOptions } from './helpers/ftp-harness';
 
 const BALANCER = '127.0.0.2';
 const CLIENT = '198.51.100.7';
@@ -241,3 +242,63 @@ describe('implicit FTPS behind the balancer', () => {
     expect(lines(h.log)).toContain(`INFO [main] New FTP connection from ${CLIENT}:40000. Active FTP connections: 1`);
   });
 });
+
+describe('through a real HAProxy', () => {
+  let haproxy: Haproxy | undefined;
+  afterEach(async () => {
+    await haproxy?.stop();
+    haproxy = undefined;
+  });
+
+  test('send-proxy-v2 on the control port and the passive range: the client logs in, uploads and downloads byte-exact', async () => {
+    // The node on 127.0.0.3 so HAProxy can bind the same passive ports on 127.0.0.1, as a balancer does on its own address.
+    // Below the ephemeral range, so nothing else is likely to hold them.
+    const min = 20_000 + Math.floor(Math.random() * 10_000);
+    const range = `${min}-${min + 4}`;
+    const h = await start({ host: '127.0.0.3', pasvAddress: '127.0.0.1', pasvPorts: { min, max: min + 4 } });
+    haproxy = await Haproxy.start({
+      source: BALANCER,
+      backends: [{ name: 'ftp', host: '127.0.0.3', port: h.port, proxyVersion: 2 }],
+      extra: [
+        'frontend fe_passive',
+        `    bind 127.0.0.1:${range}`,
+        '    default_backend passive',
+        'backend passive',
+        `    source ${BALANCER}`,
+        // No port: each connection keeps the port the client dialled.
+        '    server ftp 127.0.0.3 send-proxy-v2',
+      ],
+    });
+    const c = await FtpControl.open(haproxy.port);
+    const clientPort = c.socket.localPort!;
+    expect(c.greeting?.code).toBe(220);
+    expect((await c.cmd('USER anonymous')).code).toBe(331);
+    expect((await c.cmd('PASS x')).code).toBe(230);
+    expect((await c.cmd('STAT')).lines).toContain('Connected from 127.0.0.1');
+
+    const upload = randomBytes(200 * 1024 + 1);
+    const reply = await c.cmd('PASV');
+    expect(reply.text).toMatch(/\(127,0,0,1,\d+,\d+\)/);
+    const up = await dataConnect(portOf(reply.text));
+    expect((await c.cmd('STOR via-haproxy.bin')).code).toBe(150);
+    up.end(upload);
+    expect((await c.read()).code).toBe(226);
+    expect((await h.read('via-haproxy.bin')).equals(upload)).toBe(true);
+
+    const down = await dataConnect(await c.passive('PASV'));
+    const reading = readAll(down);
+    expect((await c.cmd('RETR via-haproxy.bin')).code).toBe(150);
+    expect((await reading).equals(upload)).toBe(true);
+    expect((await c.read()).code).toBe(226);
+
+    // The session is the client's (its own source port), never HAProxy's 127.0.0.2.
+    expect(lines(h.log)).toContain(`INFO [main] New FTP connection from 127.0.0.1:${clientPort}. Active FTP connections: 1`);
+    expect(lines(h.log).join('\n')).not.toMatch(/127\.0\.0\.2|Refused/);
+  });
+});
+
+function portOf(pasvText: string): number {
+  const m = /\((?:\d+,){4}(\d+),(\d+)\)/.exec(pasvText);
+  if (!m) throw new Error(`not a 227 reply: ${pasvText}`);
+  return Number(m[1]) * 256 + Number(m[2]);
+}
