@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import tls from 'node:tls';
 import { createSelfSigned } from '../../src/auth/self-signed';
 import { TrustedProxies } from '../../src/cluster/addresses';
 import type { MemoryLog } from '../../src/logging/log';
@@ -227,7 +228,7 @@ describe('passive data connections in proxy mode', () => {
 });
 
 describe('implicit FTPS behind the balancer', () => {
-  test('the header in cleartext, then the TLS handshake: the session is the client\'s', async () => {
+  test('the header in cleartext, then the TLS handshake: the session is the client\'s, and so is a PROT P data connection', async () => {
     const pair = await createSelfSigned();
     const h = await start({ tls: { cert: pair.cert, key: pair.key }, implicitTls: true });
     const c = await FtpControl.open(h.port, {
@@ -240,6 +241,21 @@ describe('implicit FTPS behind the balancer', () => {
     expect((await c.cmd('PASS x')).code).toBe(230);
     expect((await c.cmd('STAT')).lines).toContain(`Connected from ${CLIENT}`);
     expect(lines(h.log)).toContain(`INFO [main] New FTP connection from ${CLIENT}:40000. Active FTP connections: 1`);
+
+    // PROT P: the data connection's header first, then its own TLS handshake on the same socket.
+    const content = randomBytes(128 * 1024);
+    await h.put('secret.bin', content);
+    expect((await c.cmd('PBSZ 0')).code).toBe(200);
+    expect((await c.cmd('PROT P')).code).toBe(200);
+    const port = await c.passive('EPSV');
+    const raw = await connectAndWrite(port, BALANCER, header('v2', CLIENT, 40001, port));
+    c.send('RETR secret.bin');
+    const secure = tls.connect({ socket: raw, ca: pair.cert, servername: 'localhost' });
+    secure.on('error', () => undefined);
+    const reading = readAll(secure);
+    expect((await c.read()).code).toBe(150);
+    expect((await reading).equals(content)).toBe(true);
+    expect((await c.read()).code).toBe(226);
   });
 });
 
