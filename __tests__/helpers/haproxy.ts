@@ -13,6 +13,8 @@ import { freePort, requireTool } from './redis-server';
 export interface HaproxyBackend {
   name: string;
   port: number;
+  /** The backend's loopback address (default 127.0.0.1). */
+  host?: string;
   /** `send-proxy-v2` (binary, the default) or `send-proxy` (v1 text). */
   proxyVersion?: 1 | 2;
   /**
@@ -36,6 +38,8 @@ export interface HaproxyOptions {
    * so a test can say which node a connection goes to, still through HAProxy.
    */
   pinned?: boolean;
+  /** More config lines appended as they are (frontends and backends of a test's own). */
+  extra?: string[];
 }
 
 /** Checks a config file with `haproxy -c`; returns its exit code and output. */
@@ -134,7 +138,7 @@ export class Haproxy {
 
 function serverLine(b: HaproxyBackend, withCheck = true): string {
   const check = b.checkPort === undefined || !withCheck ? '' : ` check port ${b.checkPort} inter 250ms fall 1 rise 1`;
-  return `    server ${b.name} 127.0.0.1:${b.port} ${b.proxyVersion === 1 ? 'send-proxy' : 'send-proxy-v2'}${check}`;
+  return `    server ${b.name} ${b.host ?? '127.0.0.1'}:${b.port} ${b.proxyVersion === 1 ? 'send-proxy' : 'send-proxy-v2'}${check}`;
 }
 
 function config(port: number, pinned: ReadonlyMap<string, number>, options: HaproxyOptions): string {
@@ -167,6 +171,7 @@ function config(port: number, pinned: ReadonlyMap<string, number>, options: Hapr
     ...checks,
     ...options.backends.map((b) => serverLine(b)),
     ...pins,
+    ...(options.extra ?? []),
     '',
   ].join('\n');
 }

@@ -37,7 +37,7 @@ export function declareClusterOptions<T>(yargs: Argv<T>) {
     .option('proxy-protocol', {
       type: 'boolean',
       default: false,
-      describe: 'Behind a load balancer: read the client address from a PROXY v1/v2 header (needs --trusted-proxies)',
+      describe: 'Behind a load balancer: read the client address from a PROXY v1/v2 header on every port, FTP passive data ports included (needs --trusted-proxies)',
     })
     .option('trusted-proxies', { type: 'string', describe: 'Load balancer addresses or CIDR blocks allowed to send a PROXY header, comma-separated' });
 }

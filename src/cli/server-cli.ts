@@ -6,6 +6,7 @@ import { applyConfigFile, formatEffectiveConfig, type LoadedConfig } from '../co
 import { createServerLog } from '../logging/winston-log';
 import { allListeners, type Listener } from '../core/listener';
 import { ServerCore } from '../core/server-core';
+import type { ProxySettings } from '../core/intake';
 import { FileServer } from '../server/file-server';
 import { FtpServer } from '../ftp/ftp-server';
 import { prepareSecurity } from '../auth/server-security';
@@ -115,8 +116,16 @@ function printConfig(args: Record<string, unknown>, config: LoadedConfig, io: Se
  * The standard FTP port (`--ftp-port`) and the implicit FTPS port
  * (`--ftps-port`), on the native port's core, after it: one door, one set
  * of accounts and bans for all. Each logs `FTP listening on HOST:PORT`.
+ * With `--proxy-protocol` both read the balancer's header first, on the
+ * control port and on the passive data ports.
  */
-async function startFtpListeners(core: ServerCore, settings: ServerSettings, ftp: FtpSettings, tls: TlsCredentials | undefined): Promise<Listener[]> {
+async function startFtpListeners(
+  core: ServerCore,
+  settings: ServerSettings,
+  ftp: FtpSettings,
+  tls: TlsCredentials | undefined,
+  proxy: ProxySettings | undefined,
+): Promise<Listener[]> {
   const started: Listener[] = [];
   const common = {
     core,
@@ -126,6 +135,7 @@ async function startFtpListeners(core: ServerCore, settings: ServerSettings, ftp
     ...(ftp.pasvPorts ? { pasvPorts: ftp.pasvPorts } : {}),
     activeAllowed: ftp.activeAllowed,
     allowPlain: ftp.allowPlain,
+    ...(proxy ? { proxy } : {}),
   };
   try {
     for (const [port, implicitTls, name] of [[ftp.port, false, 'FTP'], [ftp.implicitPort, true, 'FTPS']] as const) {
@@ -198,7 +208,7 @@ async function serve(
     listeners.push(native);
     const { address, port } = native.address;
     log.info(`FTP Server listening on ${address}:${port}`);
-    listeners.push(...(await startFtpListeners(core, settings, ftpSettings, tls)));
+    listeners.push(...(await startFtpListeners(core, settings, ftpSettings, tls, cluster.proxy)));
     if (cluster.proxy) log.info(`PROXY protocol on: client addresses from the headers of ${cluster.proxy.trusted.entries.join(', ')}; other peers are refused`);
     await ops.attach(allListeners(listeners), sharedLimits);
   } catch (err) {

@@ -10,8 +10,14 @@
  * WARNING, and the listener keeps waiting for the real client. Active
  * connections go only where the bounce rule allows (checked by PORT/EPRT)
  * and leave from the control connection's local address.
+ *
+ * Behind a load balancer (`proxy`) the balancer forwards the passive range
+ * too, so every data connection comes from it: the client is then the one
+ * its PROXY header names, and a connection from anyone but a trusted
+ * balancer, or without a header, never reaches the address check.
  */
 import net from 'node:net';
+import { Intake, type Peer, type ProxySettings } from '../core/intake';
 import type { Log } from '../logging/log';
 import { suppressedNote, type LogThrottle } from '../logging/throttle';
 import { addressKey } from '../util/address-key';
@@ -32,11 +38,19 @@ export interface DataChannelDeps {
   controlPeer(): string;
   /** The control connection's local IP, canonical (where passive listeners bind and active connections leave from). */
   controlLocal(): string;
+  /** Read a PROXY header on each passive data connection first (`--proxy-protocol`). */
+  proxy?: ProxySettings;
 }
 
 type Mode =
   | { kind: 'none' }
-  | { kind: 'passive'; listener: PassiveListener | undefined; accepted: net.Socket | undefined; wake: (() => void) | undefined }
+  | {
+      kind: 'passive';
+      listener: PassiveListener | undefined;
+      accepted: net.Socket | undefined;
+      wake: (() => void) | undefined;
+      intake: Intake | undefined;
+    }
   | { kind: 'active'; target: DataAddress };
 
 const NONE: Mode = Object.freeze({ kind: 'none' as const });
@@ -65,9 +79,19 @@ export class DataChannel {
   async listenPassive(): Promise<number> {
     this.close();
     const listener = await this.deps.ports.listen(this.deps.controlLocal());
-    const mode: Mode & { kind: 'passive' } = { kind: 'passive', listener, accepted: undefined, wake: undefined };
+    const mode: Mode & { kind: 'passive' } = { kind: 'passive', listener, accepted: undefined, wake: undefined, intake: undefined };
     this.mode = mode;
-    listener.server.on('connection', (socket: net.Socket) => this.accepted(mode, socket));
+    const { proxy, clock, log, throttle } = this.deps;
+    if (proxy) {
+      const intake = new Intake({ proxy, clock, log, throttle }, (socket, peer) => this.accepted(mode, socket, peer));
+      mode.intake = intake;
+      listener.server.on('connection', (socket: net.Socket) => {
+        socket.on('error', () => undefined);
+        intake.accept(socket);
+      });
+    } else {
+      listener.server.on('connection', (socket: net.Socket) => this.accepted(mode, socket, undefined));
+    }
     listener.server.on('error', () => undefined);
     return listener.port;
   }
@@ -100,15 +124,17 @@ export class DataChannel {
     this.mode = NONE;
     if (mode.kind !== 'passive') return;
     mode.listener?.release();
+    mode.intake?.close();
     mode.accepted?.destroy();
     mode.wake?.();
   }
 
-  private accepted(mode: Mode & { kind: 'passive' }, socket: net.Socket): void {
+  /** `peer`: the client a PROXY header named (proxy mode); else the socket's own peer. */
+  private accepted(mode: Mode & { kind: 'passive' }, socket: net.Socket, peer: Peer | undefined): void {
     socket.on('error', () => undefined);
-    const from = canonicalIp(socket.remoteAddress ?? '') ?? '';
+    const from = canonicalIp(peer?.address ?? socket.remoteAddress ?? '') ?? '';
     if (from !== this.deps.controlPeer() || mode !== this.mode || mode.accepted !== undefined) {
-      if (from !== this.deps.controlPeer()) this.warnForeign(from, socket.remotePort);
+      if (from !== this.deps.controlPeer()) this.warnForeign(from, peer?.port ?? socket.remotePort);
       // Closed unread: nothing is sent to or read from a stranger.
       socket.destroy();
       return;
@@ -117,6 +143,8 @@ export class DataChannel {
     // One connection per PASV: the port is free for others from now on.
     mode.listener?.release();
     mode.listener = undefined;
+    // Strangers still in their header have lost the race: closed now, not at their header timeout.
+    mode.intake?.close();
     mode.wake?.();
   }
 

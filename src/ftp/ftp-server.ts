@@ -10,6 +10,12 @@
  * refused one gets `421 <why>` and is closed. Shutdown drains like the
  * native port: no new connections, idle sessions get 421, transfers in
  * flight may finish within the grace period, the rest is cut.
+ *
+ * Behind a load balancer (`proxy`) the control port and the passive data
+ * ports read the balancer's PROXY header first (src/core/intake.ts): the
+ * door, the log labels, the data-connection check and PORT/EPRT all see
+ * the client it names, never the balancer. On the implicit FTPS port the
+ * header comes before the TLS handshake, as HAProxy sends it.
  */
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +23,7 @@ import type tls from 'node:tls';
 import type { TlsCredentials } from '../auth/tls-files';
 import { LISTEN_BACKLOG } from '../config/defaults';
 import type { Refusal } from '../core/admission';
+import { Intake, type Peer, type ProxySettings } from '../core/intake';
 import type { Listener } from '../core/listener';
 import type { ServerCore } from '../core/server-core';
 import type { Log } from '../logging/log';
@@ -54,6 +61,8 @@ export interface FtpServerOptions {
   pasvPorts?: PortRange;
   /** Allow PORT/EPRT (to the client's own address, ports >= 1024). Default true. */
   activeAllowed?: boolean;
+  /** Behind a load balancer: clients are named by its PROXY header, on the control and the passive data ports. */
+  proxy?: ProxySettings;
 }
 
 /** One accepted TCP connection holding a place at the door. */
@@ -70,6 +79,7 @@ export class FtpServer implements Listener, FtpSessionHost {
   private readonly open = new Set<Connection>();
   private readonly bySession = new WeakMap<FtpSession, Connection>();
   private readonly tls: TlsAcceptor | undefined;
+  private readonly intake: Intake;
   private readonly log: Log;
   private handshakes = 0;
   private closing: Promise<void> | undefined;
@@ -98,6 +108,7 @@ export class FtpServer implements Listener, FtpSessionHost {
         allowPlain: options.allowPlain ?? false,
         activeAllowed: options.activeAllowed ?? true,
         pasvAddress: options.pasvAddress,
+        ...(options.proxy ? { proxy: options.proxy } : {}),
       },
       ports: new PassivePorts(options.pasvPorts),
       commands: new FtpCommandTable(),
@@ -107,6 +118,7 @@ export class FtpServer implements Listener, FtpSessionHost {
       implicitTls && options.tls
         ? new TlsAcceptor(options.tls, { handshakeTimeoutMs: core.limits.frameTimeoutMs, clock: core.clock, log: core.log, throttle: core.throttle, secureContext: context })
         : undefined;
+    this.intake = new Intake({ proxy: options.proxy, clock: core.clock, log: core.log, throttle: core.throttle }, (socket, peer) => this.admitted(socket, peer));
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server.on('error', (err: NodeJS.ErrnoException) => this.onAcceptError(err));
   }
@@ -153,24 +165,30 @@ export class FtpServer implements Listener, FtpSessionHost {
 
   private accept(raw: net.Socket): void {
     raw.on('error', ignore);
-    this.admit(raw).catch((err: unknown) => {
+    this.intake.accept(raw);
+  }
+
+  /** The client is known (`peer` from a PROXY header, else the socket's own): to the door. */
+  private admitted(raw: net.Socket, peer: Peer | undefined): void {
+    this.admit(raw, peer).catch((err: unknown) => {
       this.log.error('Admitting an FTP connection failed', err);
       raw.destroy();
     });
   }
 
-  private async admit(raw: net.Socket): Promise<void> {
-    const ip = normaliseIp(raw.remoteAddress);
+  private async admit(raw: net.Socket, peer: Peer | undefined): Promise<void> {
+    const ip = normaliseIp(peer?.address ?? raw.remoteAddress);
+    const remote = `${ip}:${peer?.port ?? raw.remotePort}`;
     if (this.closing) {
       this.core.observer.connection?.('draining', 'ftp');
-      this.refuse(raw, ip, addressKey(ip), 'Server shutting down');
+      this.refuse(raw, remote, addressKey(ip), 'Server shutting down');
       return;
     }
     const conn: Connection = { key: addressKey(ip) };
     const admitted = await this.core.admission.admit(ip, conn);
     if (!admitted.admitted) {
       this.core.observer.connection?.(admitted.reason, 'ftp');
-      this.refuse(raw, ip, conn.key, admitted.message, admitted);
+      this.refuse(raw, remote, conn.key, admitted.message, admitted);
       return;
     }
     if (this.closing || raw.destroyed) {
@@ -181,17 +199,17 @@ export class FtpServer implements Listener, FtpSessionHost {
     }
     this.open.add(conn);
     if (!this.tls) {
-      this.startSession(conn, raw, false);
+      this.startSession(conn, raw, false, peer);
       return;
     }
     this.handshakes += 1;
     conn.handshake = this.tls.handshake(
       raw,
-      { key: conn.key, peer: `${ip}:${raw.remotePort}` },
+      { key: conn.key, peer: remote },
       (secure) => {
         this.handshakes -= 1;
         conn.handshake = undefined;
-        this.startSession(conn, secure, true);
+        this.startSession(conn, secure, true, peer);
       },
       () => {
         this.handshakes -= 1;
@@ -201,8 +219,8 @@ export class FtpServer implements Listener, FtpSessionHost {
     );
   }
 
-  private startSession(conn: Connection, socket: net.Socket, secure: boolean): void {
-    const session = new FtpSession(socket, this, { secure });
+  private startSession(conn: Connection, socket: net.Socket, secure: boolean, peer: Peer | undefined): void {
+    const session = new FtpSession(socket, this, { secure, ...(peer ? { peer } : {}) });
     conn.session = session;
     this.bySession.set(session, conn);
     this.core.observer.connection?.('accepted', 'ftp');
@@ -226,9 +244,8 @@ export class FtpServer implements Listener, FtpSessionHost {
   }
 
   /** `421 <why>` and close, encrypted on the implicit port; logged once per address per interval. */
-  private refuse(raw: net.Socket, ip: string, key: string, message: string, refusal?: Refusal): void {
+  private refuse(raw: net.Socket, remote: string, key: string, message: string, refusal?: Refusal): void {
     const reply = formatReply(421, message);
-    const remote = `${ip}:${raw.remotePort}`;
     const greeted = this.tls ? this.tls.refuse(raw, { key, peer: remote }, Buffer.from(reply)) : sendAndClose(raw, reply);
     if (!refusal) return;
     const suppressed = this.core.throttle.admit(`ftp refused ${key} ${refusal.reason}`);
@@ -263,6 +280,7 @@ export class FtpServer implements Listener, FtpSessionHost {
     const sessions = [...this.open].flatMap((conn) => (conn.session ? [conn.session] : []));
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.tls?.close();
+    this.intake.close();
     for (const conn of [...this.open]) {
       if (!conn.handshake) continue;
       this.core.observer.connection?.('draining', 'ftp');

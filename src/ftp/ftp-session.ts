@@ -18,6 +18,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Principal } from '../core/access';
+import type { Peer } from '../core/intake';
 import type { Log } from '../logging/log';
 import { InvalidFrames } from '../server/invalid-frames';
 import type { Timer } from '../util/clock';
@@ -86,13 +87,14 @@ export class FtpSession implements DispatchSession {
   constructor(
     socket: Socket,
     private readonly host: FtpSessionHost,
-    options: { secure: boolean },
+    options: { secure: boolean; peer?: Peer },
   ) {
     this.socket = socket;
     this.secure = options.secure;
-    const address = socket.remoteAddress ?? 'unknown';
+    // Behind a balancer the socket's peer is the balancer; the PROXY header named the client.
+    const address = options.peer?.address ?? socket.remoteAddress ?? 'unknown';
     this.ip = canonicalIp(address) ?? address;
-    this.remote = `${address}:${socket.remotePort}`;
+    this.remote = `${address}:${options.peer?.port ?? socket.remotePort}`;
     this.localIp = canonicalIp(socket.localAddress ?? '') ?? socket.localAddress ?? '';
     this.log = host.services.log.child(`FTP-${this.remote}`);
     const { services } = host;
@@ -104,6 +106,7 @@ export class FtpSession implements DispatchSession {
       connectTimeoutMs: services.limits.transferTimeoutMs,
       controlPeer: () => this.ip,
       controlLocal: () => this.localIp,
+      ...(services.policy.proxy ? { proxy: services.policy.proxy } : {}),
     });
     this.backlog = new ReplyBacklog({
       clock: services.clock,

@@ -13,6 +13,7 @@ import { Accounts, type AnonymousAccess } from '../../../src/auth/accounts';
 import type { LoginPolicy } from '../../../src/auth/login-guard';
 import type { TlsCredentials } from '../../../src/auth/tls-files';
 import type { ServerLimits } from '../../../src/config/defaults';
+import type { ProxySettings } from '../../../src/core/intake';
 import type { ServerObserver } from '../../../src/core/observer';
 import { ServerCore } from '../../../src/core/server-core';
 import type { PortRange } from '../../../src/ftp/data-address';
@@ -44,6 +45,10 @@ export interface FtpHarnessOptions {
   pasvPorts?: PortRange;
   pasvAddress?: string;
   activeAllowed?: boolean;
+  /** Read PROXY headers from these balancers on the control and passive data ports. */
+  proxy?: ProxySettings;
+  /** Listen on this loopback address (default 127.0.0.1). */
+  host?: string;
   /** Also start the native port on the same core. */
   native?: boolean;
   observer?: ServerObserver;
@@ -107,8 +112,9 @@ export async function startFtp(options: FtpHarnessOptions = {}): Promise<FtpHarn
   });
   const ftp = await FtpServer.start({
     core,
-    host: '127.0.0.1',
+    host: options.host ?? '127.0.0.1',
     port: 0,
+    ...(options.proxy ? { proxy: options.proxy } : {}),
     ...(options.tls ? { tls: options.tls } : {}),
     ...(options.implicitTls ? { implicitTls: true } : {}),
     ...(options.allowPlain ? { allowPlain: true } : {}),
@@ -170,7 +176,8 @@ export class FtpControl {
     this.listen(socket);
   }
 
-  static open(port: number, options: { localAddress?: string; tls?: tls.ConnectionOptions } = {}): Promise<FtpControl> {
+  /** `preface`: bytes written before the greeting is read (a balancer's PROXY header); `host`: default 127.0.0.1. */
+  static open(port: number, options: { localAddress?: string; tls?: tls.ConnectionOptions; preface?: Buffer; host?: string } = {}): Promise<FtpControl> {
     return within(
       new Promise<FtpControl>((resolve, reject) => {
         const onConnect = async (): Promise<void> => {
@@ -183,9 +190,26 @@ export class FtpControl {
             reject(err instanceof Error ? err : new Error(String(err)));
           }
         };
-        const socket = options.tls
-          ? tls.connect({ host: '127.0.0.1', port, ...options.tls }, () => void onConnect())
-          : net.connect({ host: '127.0.0.1', port, ...(options.localAddress ? { localAddress: options.localAddress } : {}) }, () => void onConnect());
+        const host = options.host ?? '127.0.0.1';
+        const local = options.localAddress ? { localAddress: options.localAddress } : {};
+        const preface = options.preface;
+        let socket: net.Socket;
+        if (options.tls && preface) {
+          // The header in cleartext, then the handshake on the same socket: as a balancer sends them.
+          const raw = net.connect({ host, port, ...local }, () => {
+            raw.write(preface);
+            socket = tls.connect({ socket: raw, ...options.tls }, () => void onConnect());
+            socket.once('error', reject);
+          });
+          raw.once('error', reject);
+          return;
+        }
+        socket = options.tls
+          ? tls.connect({ host, port, ...local, ...options.tls }, () => void onConnect())
+          : net.connect({ host, port, ...local }, () => {
+              if (preface) socket.write(preface);
+              void onConnect();
+            });
         socket.once('error', reject);
       }),
       5_000,

@@ -7,6 +7,7 @@
  */
 import type { ServerLimits } from '../../config/defaults';
 import type { Authenticator, Permission, Principal } from '../../core/access';
+import type { ProxySettings } from '../../core/intake';
 import type { ServerObserver } from '../../core/observer';
 import type { TransferService } from '../../core/transfers';
 import type { Log } from '../../logging/log';
@@ -40,6 +41,11 @@ export interface FtpPolicy {
   readonly activeAllowed: boolean;
   /** The IPv4 address advertised in 227 replies (`--pasv-address`). */
   readonly pasvAddress: string | undefined;
+  /**
+   * Behind a load balancer (`--proxy-protocol`): passive data connections
+   * arrive through it too and carry a PROXY header naming their client.
+   */
+  readonly proxy?: ProxySettings;
 }
 
 /** Everything one FTP listener's sessions share. */
