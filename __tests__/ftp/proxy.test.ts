@@ -18,6 +18,29 @@ import { v1, v2Inet4 } from '../cluster/proxy-bytes';
 import { dataConnect, FtpControl, readAll, startFtp, within, type FtpHarness, type FtpHarnessOptions } from './helpers/ftp-harness';
 
 const BALANCER = '127.0.0.2';
+
+/** Whether `port` can be bound on 127.0.0.1 right now. */
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+}
+
+/**
+ * The first of `count` consecutive ports, below the ephemeral range (so
+ * other tests' port-0 listeners do not take them meanwhile), that are free
+ * now: a port held by something else would make HAProxy fail to start.
+ */
+async function freeRange(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const min = 20_000 + Math.floor(Math.random() * 10_000);
+    const free = await Promise.all(Array.from({ length: count }, (_, i) => canBind(min + i)));
+    if (free.every(Boolean)) return min;
+  }
+  throw new Error(`no ${count} consecutive free ports found in 20000-29999`);
+}
 const CLIENT = '198.51.100.7';
 const OTHER = '198.51.100.8';
 
@@ -269,7 +292,7 @@ describe('through a real HAProxy', () => {
   test('send-proxy-v2 on the control port and the passive range: the client logs in, uploads and downloads byte-exact', async () => {
     // The node on 127.0.0.3 so HAProxy can bind the same passive ports on 127.0.0.1, as a balancer does on its own address.
     // Below the ephemeral range, so nothing else is likely to hold them.
-    const min = 20_000 + Math.floor(Math.random() * 10_000);
+    const min = await freeRange(5);
     const range = `${min}-${min + 4}`;
     const h = await start({ host: '127.0.0.3', pasvAddress: '127.0.0.1', pasvPorts: { min, max: min + 4 } });
     haproxy = await Haproxy.start({
