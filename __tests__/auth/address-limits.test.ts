@@ -17,7 +17,7 @@ const ALICE = { name: 'alice', password: 'alice-correct-horse' };
  * The last case below does it with real addresses, in a namespace.
  */
 function relabelPeers(server: FileServer): (address: string) => void {
-  const listener = (server as unknown as { server: net.Server }).server;
+  const listener = (server as unknown as { door: { server: net.Server } }).door.server;
   const labels: string[] = [];
   listener.prependListener('connection', (socket: net.Socket) => {
     const label = labels.shift();

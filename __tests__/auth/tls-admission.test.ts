@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createSelfSigned, writeCertificatePair, type CertificatePair } from '../../src/auth/self-signed';
 import { FtpClient } from '../../src/client';
-import { TLS_REFUSAL_TIMEOUT_MS } from '../../src/server/tls-listener';
+import { TLS_REFUSAL_TIMEOUT_MS } from '../../src/core/tls-acceptor';
 import { FakeClock } from '../../src/util/clock';
 import { spawnServer } from '../helpers/server-process';
 import { startAuthServer, type AuthServer } from './auth-server';

@@ -17,19 +17,18 @@
  * the client it names, never the balancer. On the implicit FTPS port the
  * header comes before the TLS handshake, as HAProxy sends it.
  */
-import net from 'node:net';
+import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type tls from 'node:tls';
 import type { TlsCredentials } from '../auth/tls-files';
-import { LISTEN_BACKLOG } from '../config/defaults';
 import type { Refusal } from '../core/admission';
-import { Intake, type Peer, type ProxySettings } from '../core/intake';
+import { Door, type DoorConnection, type Knock } from '../core/door';
+import type { Peer, ProxySettings } from '../core/intake';
 import type { Listener } from '../core/listener';
 import type { ServerCore } from '../core/server-core';
 import type { Log } from '../logging/log';
 import { suppressedNote } from '../logging/throttle';
-import { TlsAcceptor, type PendingHandshake } from '../server/tls-listener';
-import { addressKey, normaliseIp } from '../util/address-key';
+import { TlsAcceptor } from '../core/tls-acceptor';
 import { FtpCommandTable } from './commands';
 import type { FtpServices } from './commands/command';
 import type { PortRange } from './data-address';
@@ -65,25 +64,16 @@ export interface FtpServerOptions {
   proxy?: ProxySettings;
 }
 
-/** One accepted TCP connection holding a place at the door. */
-interface Connection {
-  readonly key: string;
-  handshake?: PendingHandshake;
-  session?: FtpSession;
-}
+type Connection = DoorConnection<FtpSession>;
 
 /** See the module comment. */
 export class FtpServer implements Listener, FtpSessionHost {
   readonly services: FtpServices;
-  private readonly server: net.Server;
-  private readonly open = new Set<Connection>();
+  private readonly door: Door<FtpSession>;
   private readonly bySession = new WeakMap<FtpSession, Connection>();
   private readonly tls: TlsAcceptor | undefined;
-  private readonly intake: Intake;
   private readonly log: Log;
-  private handshakes = 0;
   private closing: Promise<void> | undefined;
-  private emptied: (() => void) | undefined;
 
   private constructor(
     private readonly core: ServerCore,
@@ -118,21 +108,27 @@ export class FtpServer implements Listener, FtpSessionHost {
       implicitTls && options.tls
         ? new TlsAcceptor(options.tls, { handshakeTimeoutMs: core.limits.frameTimeoutMs, clock: core.clock, log: core.log, throttle: core.throttle, secureContext: context })
         : undefined;
-    this.intake = new Intake({ proxy: options.proxy, clock: core.clock, log: core.log, throttle: core.throttle }, (socket, peer) => this.admitted(socket, peer));
-    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
-    this.server.on('error', (err: NodeJS.ErrnoException) => this.onAcceptError(err));
+    this.door = new Door<FtpSession>(
+      core,
+      { protocol: 'ftp', tls: this.tls, proxy: options.proxy },
+      {
+        refuse: (raw, knock, refusal) => this.refuse(raw, knock, refusal),
+        start: (conn, socket, peer) => this.startSession(conn, socket, this.tls !== undefined, peer),
+        acceptFailed: (err) => this.onAcceptError(err),
+      },
+    );
   }
 
   /** Listen for FTP (or, with `implicitTls`, FTPS) on `host:port`. */
   static async start(options: FtpServerOptions): Promise<FtpServer> {
     if (options.implicitTls && !options.tls) throw new Error('Implicit FTPS needs a TLS certificate and key');
     const server = new FtpServer(options.core, options.implicitTls ?? false, options);
-    await server.listen(options.host ?? '0.0.0.0', options.port ?? 21);
+    await server.door.listen(options.host ?? '0.0.0.0', options.port ?? 21);
     return server;
   }
 
   get address(): AddressInfo {
-    return this.server.address() as AddressInfo;
+    return this.door.address;
   }
 
   get port(): number {
@@ -141,82 +137,16 @@ export class FtpServer implements Listener, FtpSessionHost {
 
   /** Control connections past the door (and past the handshake on the implicit port). */
   get activeSessions(): number {
-    return this.open.size - this.handshakes;
+    return this.door.activeSessions;
   }
 
   get draining(): boolean {
-    return this.closing !== undefined;
+    return this.door.draining;
   }
 
   /** The passive ports of the range held right now (for tests and status). */
   get passivePortsInUse(): number {
     return this.services.ports.inUse;
-  }
-
-  private listen(host: string, port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen({ host, port, backlog: LISTEN_BACKLOG }, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-  }
-
-  private accept(raw: net.Socket): void {
-    raw.on('error', ignore);
-    this.intake.accept(raw);
-  }
-
-  /** The client is known (`peer` from a PROXY header, else the socket's own): to the door. */
-  private admitted(raw: net.Socket, peer: Peer | undefined): void {
-    this.admit(raw, peer).catch((err: unknown) => {
-      this.log.error('Admitting an FTP connection failed', err);
-      raw.destroy();
-    });
-  }
-
-  private async admit(raw: net.Socket, peer: Peer | undefined): Promise<void> {
-    const ip = normaliseIp(peer?.address ?? raw.remoteAddress);
-    const remote = `${ip}:${peer?.port ?? raw.remotePort}`;
-    if (this.closing) {
-      this.core.observer.connection?.('draining', 'ftp');
-      this.refuse(raw, remote, addressKey(ip), 'Server shutting down');
-      return;
-    }
-    const conn: Connection = { key: addressKey(ip) };
-    const admitted = await this.core.admission.admit(ip, conn);
-    if (!admitted.admitted) {
-      this.core.observer.connection?.(admitted.reason, 'ftp');
-      this.refuse(raw, remote, conn.key, admitted.message, admitted);
-      return;
-    }
-    if (this.closing || raw.destroyed) {
-      if (this.closing) this.core.observer.connection?.('draining', 'ftp');
-      this.core.admission.release(conn.key, conn);
-      raw.destroy();
-      return;
-    }
-    this.open.add(conn);
-    if (!this.tls) {
-      this.startSession(conn, raw, false, peer);
-      return;
-    }
-    this.handshakes += 1;
-    conn.handshake = this.tls.handshake(
-      raw,
-      { key: conn.key, peer: remote },
-      (secure) => {
-        this.handshakes -= 1;
-        conn.handshake = undefined;
-        this.startSession(conn, secure, true, peer);
-      },
-      () => {
-        this.handshakes -= 1;
-        conn.handshake = undefined;
-        this.release(conn);
-      },
-    );
   }
 
   private startSession(conn: Connection, socket: net.Socket, secure: boolean, peer: Peer | undefined): void {
@@ -231,20 +161,15 @@ export class FtpServer implements Listener, FtpSessionHost {
   /** @internal A session's control connection closed. */
   sessionClosed(session: FtpSession): void {
     const conn = this.bySession.get(session);
-    if (!conn || !this.open.has(conn)) return;
-    this.release(conn);
+    if (!conn || !this.door.open.has(conn)) return;
+    this.door.release(conn);
     this.core.observer.sessionClosed?.('ftp');
     this.log.info(`FTP connection closed for ${session.remote} (${session.endReason}). Active FTP connections: ${this.activeSessions}`);
   }
 
-  private release(conn: Connection): void {
-    this.core.admission.release(conn.key, conn);
-    this.open.delete(conn);
-    if (this.open.size === 0) this.emptied?.();
-  }
-
   /** `421 <why>` and close, encrypted on the implicit port; logged once per address per interval. */
-  private refuse(raw: net.Socket, remote: string, key: string, message: string, refusal?: Refusal): void {
+  private refuse(raw: net.Socket, { remote, key }: Knock, refusal: Refusal | undefined): void {
+    const message = refusal?.message ?? 'Server shutting down';
     const reply = formatReply(421, message);
     const greeted = this.tls ? this.tls.refuse(raw, { key, peer: remote }, Buffer.from(reply)) : sendAndClose(raw, reply);
     if (!refusal) return;
@@ -269,46 +194,17 @@ export class FtpServer implements Listener, FtpSessionHost {
 
   /** Cut every connection now, transfers included. */
   terminate(): void {
-    for (const conn of [...this.open]) {
-      conn.handshake?.cancel();
-      conn.session?.abort('server terminated');
-    }
+    this.door.terminate();
   }
 
   private async shutdown(graceMs: number): Promise<void> {
     this.log.info(`FTP server shutting down... (${this.activeSessions} active FTP connections)`);
-    const sessions = [...this.open].flatMap((conn) => (conn.session ? [conn.session] : []));
-    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.tls?.close();
-    this.intake.close();
-    for (const conn of [...this.open]) {
-      if (!conn.handshake) continue;
-      this.core.observer.connection?.('draining', 'ftp');
-      conn.handshake.cancel();
-    }
-    if (this.open.size > 0) {
-      const empty = new Promise<void>((resolve) => {
-        this.emptied = resolve;
-      });
-      for (const session of sessions) session.shutdown();
-      let timer: NodeJS.Timeout | undefined;
-      const graceOver = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), graceMs);
-      });
-      const outcome = await Promise.race([empty, graceOver]);
-      clearTimeout(timer);
-      if (outcome === 'timeout') {
-        this.log.warn(`Grace period of ${graceMs / 1000} s over; closing ${this.open.size} FTP connection(s)`);
-        this.terminate();
-      }
-    }
-    await stopped;
-    await Promise.all(sessions.map((session) => session.settled));
+    await this.door.drain(graceMs, {
+      graceOver: (ms, left) => `Grace period of ${ms / 1000} s over; closing ${left} FTP connection(s)`,
+    });
     this.log.info('FTP server stopped');
   }
 }
-
-function ignore(): void {}
 
 /** Write a cleartext 421 and close; a client that does not read is cut after a while. */
 function sendAndClose(socket: net.Socket, reply: string): true {

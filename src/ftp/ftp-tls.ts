@@ -13,7 +13,7 @@
 import type net from 'node:net';
 import tls from 'node:tls';
 import type { TlsCredentials } from '../auth/tls-files';
-import { TLS_CIPHERS } from '../server/tls-listener';
+import { TLS_CIPHERS } from '../core/tls-acceptor';
 import type { Clock } from '../util/clock';
 
 /** The secure context of an FTP listener. */

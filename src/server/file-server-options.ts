@@ -1,6 +1,6 @@
 import type { ServerCore, ServerCoreOptions } from '../core/server-core';
 import type { ProxySettings } from '../core/intake';
-import type { TlsCredentials } from './tls-listener';
+import type { TlsCredentials } from '../core/tls-acceptor';
 
 /**
  * How to start the native port: where to listen, TLS, and either the shared

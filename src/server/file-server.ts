@@ -1,24 +1,24 @@
-import net from 'node:net';
+import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { LISTEN_BACKLOG, PROTOCOL_VERSION, SERVER_NAME, type ServerLimits } from '../config/defaults';
+import { PROTOCOL_VERSION, SERVER_NAME, type ServerLimits } from '../config/defaults';
 import type { SessionInfo } from '../core/access';
 import type { HashJobCounts } from '../core/hash-worker';
 import type { Refusal } from '../core/admission';
-import { Intake, type Peer } from '../core/intake';
+import { Door, type DoorConnection, type Knock } from '../core/door';
+import type { Peer } from '../core/intake';
 import type { Listener } from '../core/listener';
 import { ServerCore } from '../core/server-core';
 import type { Log } from '../logging/log';
 import { suppressedNote } from '../logging/throttle';
 import { encodeFrame } from '../protocol/frame-encoder';
 import type { GreetingMessage } from '../protocol/messages';
-import { addressKey, normaliseIp } from '../util/address-key';
 import { commandsFor } from './commands';
 import { ConnectionSession, type SessionDeps } from './connection-session';
 import type { FileServerOptions } from './file-server-options';
 import { refusalCode } from './replies';
-import { TlsAcceptor, type PendingHandshake } from './tls-listener';
+import { TlsAcceptor } from '../core/tls-acceptor';
 
-export { TLS_CIPHERS, type TlsCredentials } from './tls-listener';
+export { TLS_CIPHERS, type TlsCredentials } from '../core/tls-acceptor';
 export type { FileServerOptions } from './file-server-options';
 export type { BanList } from '../core/admission';
 export { normaliseIp } from '../util/address-key';
@@ -26,42 +26,28 @@ export { normaliseIp } from '../util/address-key';
 /** A refused socket gets this long to take its greeting before it is cut. */
 const REFUSAL_LINGER_MS = 2_000;
 
-/**
- * One accepted TCP connection holding a place: its admission key, and what
- * it is now — a TLS handshake under way, or a session.
- */
-interface Connection {
-  readonly key: string;
-  handshake?: PendingHandshake;
-  session?: ConnectionSession;
-}
+type Connection = DoorConnection<ConnectionSession>;
 
 /**
- * The native-protocol server: one `net.Server` in front of a shared
- * {@link ServerCore}: admission on the raw connection (before any TLS
- * handshake), then a session per admitted connection.
+ * The native-protocol server: one door (src/core/door.ts) in front of a
+ * shared {@link ServerCore}: admission on the raw connection (before any
+ * TLS handshake), then a session per admitted connection.
  */
 export class FileServer implements Listener {
   readonly limits: ServerLimits;
-  /** This listener's connections holding a place (the core's admission counts every listener's). */
-  private readonly open = new Set<Connection>();
   private readonly connections = new WeakMap<SessionInfo, Connection>();
-  private readonly tls: TlsAcceptor | undefined;
-  /** Who the client is: the socket's peer, or the PROXY header's source. */
-  private readonly intake: Intake;
-  private handshakes = 0;
-  private readonly server: net.Server;
+  private readonly door: Door<ConnectionSession>;
   private readonly log: Log;
   /** One dependencies object shared by every session (not one per connection). */
   private readonly sessionDeps: SessionDeps;
+  private readonly secureWith: TlsAcceptor | undefined;
   private closing: Promise<void> | undefined;
-  private emptied: (() => void) | undefined;
 
   private constructor(
     readonly core: ServerCore,
     /** Whether this server made its core (and so closes it when it stops). */
     private readonly ownsCore: boolean,
-    private readonly extras: Pick<FileServerOptions, 'tls' | 'proxy'> = {},
+    extras: Pick<FileServerOptions, 'tls' | 'proxy'> = {},
   ) {
     const { limits, authenticator, log, clock } = core;
     this.limits = limits;
@@ -91,10 +77,16 @@ export class FileServer implements Listener {
     };
     // TLS or not, the listener is plain TCP: admission runs on the raw
     // connection, and only an admitted one gets a handshake.
-    this.tls = extras.tls && new TlsAcceptor(extras.tls, { handshakeTimeoutMs: limits.frameTimeoutMs, clock, log, throttle: core.throttle });
-    this.intake = new Intake({ proxy: extras.proxy, clock, log, throttle: core.throttle }, (socket, peer) => this.admitted(socket, peer));
-    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
-    this.server.on('error', (err) => this.onAcceptError(err));
+    this.secureWith = extras.tls && new TlsAcceptor(extras.tls, { handshakeTimeoutMs: limits.frameTimeoutMs, clock, log, throttle: core.throttle });
+    this.door = new Door<ConnectionSession>(
+      core,
+      { protocol: 'native', tls: this.secureWith, proxy: extras.proxy },
+      {
+        refuse: (raw, knock, refusal) => this.refuse(raw, knock, refusal),
+        start: (conn, socket, peer) => this.start(conn, socket, peer),
+        acceptFailed: (err) => this.onAcceptError(err),
+      },
+    );
   }
 
   /**
@@ -106,7 +98,7 @@ export class FileServer implements Listener {
     const core = options.core ?? (await ServerCore.create(options));
     const server = new FileServer(core, options.core === undefined, { tls: options.tls, proxy: options.proxy });
     try {
-      await server.listen(options.host ?? '0.0.0.0', options.port ?? 5002);
+      await server.door.listen(options.host ?? '0.0.0.0', options.port ?? 5002);
     } catch (err) {
       if (options.core === undefined) await core.close();
       throw err;
@@ -116,7 +108,7 @@ export class FileServer implements Listener {
 
   /** The bound address (useful with port 0). */
   get address(): AddressInfo {
-    return this.server.address() as AddressInfo;
+    return this.door.address;
   }
 
   get port(): number {
@@ -125,17 +117,17 @@ export class FileServer implements Listener {
 
   /** Sessions open right now (connections past admission, and past their TLS handshake). */
   get activeSessions(): number {
-    return this.open.size - this.handshakes;
+    return this.door.activeSessions;
   }
 
   /** Connections holding a place right now: sessions and TLS handshakes under way. */
   get openConnections(): number {
-    return this.open.size;
+    return this.door.open.size;
   }
 
   /** Answer bytes each open session holds unsent, its client not having read them (read-only). */
   get unsentBytesPerSession(): number[] {
-    return [...this.open].flatMap((conn) => (conn.session ? [conn.session.unsentBytes] : []));
+    return [...this.door.open].flatMap((conn) => (conn.session ? [conn.session.unsentBytes] : []));
   }
 
   /** What the shared hash worker has done: jobs started, completed, cancelled, shared, refused (read-only). */
@@ -145,86 +137,12 @@ export class FileServer implements Listener {
 
   /** True once a shutdown has begun. */
   get draining(): boolean {
-    return this.closing !== undefined;
-  }
-
-  private listen(host: string, port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
-      this.server.once('error', onError);
-      this.server.listen({ host, port, backlog: LISTEN_BACKLOG }, () => {
-        this.server.off('error', onError);
-        resolve();
-      });
-    });
+    return this.door.draining;
   }
 
   /** True when the port speaks TLS. */
   get secure(): boolean {
-    return this.extras.tls !== undefined;
-  }
-
-  private accept(raw: net.Socket): void {
-    // Nothing is read until the connection is admitted (past its PROXY
-    // header, if any), but a reset meanwhile must not become an unhandled error.
-    raw.on('error', ignore);
-    this.intake.accept(raw);
-  }
-
-  /** The client is known (`peer` from a PROXY header, else the socket's own): to the door. */
-  private admitted(raw: net.Socket, peer: Peer | undefined): void {
-    this.admit(raw, peer).then(
-      () => raw.off('error', ignore),
-      (err: unknown) => {
-        this.log.error('Admitting a connection failed', err);
-        raw.destroy();
-      },
-    );
-  }
-
-  private async admit(raw: net.Socket, peer: Peer | undefined): Promise<void> {
-    const ip = normaliseIp(peer?.address ?? raw.remoteAddress);
-    const remote = `${ip}:${peer?.port ?? raw.remotePort}`;
-    if (this.closing) {
-      this.core.observer.connection?.('draining', 'native');
-      raw.destroy();
-      return;
-    }
-    const conn: Connection = { key: addressKey(ip) };
-    const admitted = await this.core.admission.admit(ip, conn);
-    if (!admitted.admitted) {
-      this.refuse(raw, remote, conn.key, admitted);
-      return;
-    }
-    if (this.closing || raw.destroyed) {
-      // Drained, or gone, while the admission was decided.
-      if (this.closing) this.core.observer.connection?.('draining', 'native');
-      this.core.admission.release(conn.key, conn);
-      raw.destroy();
-      return;
-    }
-    this.open.add(conn);
-    if (!this.tls) {
-      this.start(conn, raw, peer);
-      return;
-    }
-    // The place counts from here; an unfinished handshake keeps it only
-    // until the handshake timeout.
-    this.handshakes += 1;
-    conn.handshake = this.tls.handshake(
-      raw,
-      { key: conn.key, peer: remote },
-      (secure) => {
-        this.handshakes -= 1;
-        conn.handshake = undefined;
-        this.start(conn, secure, peer);
-      },
-      () => {
-        this.handshakes -= 1;
-        conn.handshake = undefined;
-        this.release(conn);
-      },
-    );
+    return this.secureWith !== undefined;
   }
 
   /** An admitted connection is ready for the protocol: greet it and serve it. */
@@ -247,15 +165,9 @@ export class FileServer implements Listener {
     const conn = this.connections.get(session);
     if (!conn?.session?.admitted) return;
     conn.session.admitted = false;
-    this.release(conn);
+    this.door.release(conn);
     this.core.observer.sessionClosed?.('native');
     this.log.info(`Connection closed for ${session.remote} (${conn.session.endReason}). Active connections: ${this.activeSessions}`);
-  }
-
-  private release(conn: Connection): void {
-    this.core.admission.release(conn.key, conn);
-    this.open.delete(conn);
-    if (this.open.size === 0) this.emptied?.();
   }
 
   /**
@@ -278,14 +190,18 @@ export class FileServer implements Listener {
   /**
    * Refuse a connection that was not admitted, with a greeting that says
    * why (encrypted on a TLS port), and close without waiting on the client.
-   * Logged once per address and code per interval.
+   * Logged once per address and code per interval. While draining, the
+   * connection is simply closed.
    */
-  private refuse(raw: net.Socket, remote: string, key: string, refusal: Refusal): void {
+  private refuse(raw: net.Socket, { remote, key }: Knock, refusal: Refusal | undefined): void {
+    if (!refusal) {
+      raw.destroy();
+      return;
+    }
     const { message, reason } = refusal;
     const code = refusalCode(reason);
-    this.core.observer.connection?.(reason, 'native');
     const greeting = encodeFrame({ type: 'connection', code, message });
-    const greeted = this.tls ? this.tls.refuse(raw, { key, peer: remote }, greeting) : sendAndClose(raw, greeting);
+    const greeted = this.secureWith ? this.secureWith.refuse(raw, { key, peer: remote }, greeting) : sendAndClose(raw, greeting);
     const suppressed = this.core.throttle.admit(`refused ${key} ${code}`);
     if (suppressed !== undefined) {
       const cut = greeted ? '' : ', closed without a greeting (too many refusals under way)';
@@ -304,50 +220,18 @@ export class FileServer implements Listener {
 
   /** Cut every connection now, transfers included (a second Ctrl-C). */
   terminate(): void {
-    for (const conn of [...this.open]) {
-      conn.handshake?.cancel();
-      conn.session?.abort('server terminated');
-    }
+    this.door.terminate();
   }
 
   private async shutdown(graceMs: number): Promise<void> {
     this.log.info(`Server shutting down... (${this.activeSessions} active connections)`);
-    // Commands cut by a closed socket still log their ending: wait for those lines.
-    const sessions = [...this.open].flatMap((conn) => (conn.session ? [conn.session] : []));
-    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    // Headers, handshakes and refusals under way have nothing to finish.
-    this.intake.close();
-    this.tls?.close();
-    for (const conn of [...this.open]) {
-      if (!conn.handshake) continue;
-      // Not yet a session, so never counted as accepted: it is refused by the drain.
-      this.core.observer.connection?.('draining', 'native');
-      conn.handshake.cancel();
-    }
-    if (this.open.size > 0) {
-      const empty = new Promise<void>((resolve) => {
-        this.emptied = resolve;
-      });
-      for (const conn of [...this.open]) conn.session?.shutdown();
-      let timer: NodeJS.Timeout | undefined;
-      const graceOver = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), graceMs);
-      });
-      const outcome = await Promise.race([empty, graceOver]);
-      clearTimeout(timer);
-      if (outcome === 'timeout') {
-        this.log.warn(`Grace period of ${graceMs / 1000} s over; closing ${this.open.size} connection(s)`);
-        this.terminate();
-      }
-    }
-    await stopped;
-    await Promise.all(sessions.map((session) => session.settled));
+    await this.door.drain(graceMs, {
+      graceOver: (ms, left) => `Grace period of ${ms / 1000} s over; closing ${left} connection(s)`,
+    });
     if (this.ownsCore) await this.core.close();
     this.log.info('Server stopped');
   }
 }
-
-function ignore(): void {}
 
 /** Write a cleartext refusal greeting and close; a client that does not read is cut after a while. */
 function sendAndClose(socket: net.Socket, greeting: Buffer): true {
