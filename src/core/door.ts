@@ -174,20 +174,19 @@ export class Door<S extends DrainableSession> {
 
   private accept(raw: net.Socket): void {
     // Nothing is read until the connection is admitted (past its PROXY
-    // header, if any), but a reset meanwhile must not become an unhandled error.
+    // header, if any), and a refused one is only written to: a reset at any
+    // of those moments must not become an unhandled error. Sessions listen
+    // for errors themselves; this guard stays for the socket's life.
     raw.on('error', ignore);
     this.intake.accept(raw);
   }
 
   /** The client is known (`peer` from a PROXY header, else the socket's own): to the door. */
   private admitted(raw: net.Socket, peer: Peer | undefined): void {
-    this.admit(raw, peer).then(
-      () => raw.off('error', ignore),
-      (err: unknown) => {
-        this.log.error('Admitting a connection failed', err);
-        raw.destroy();
-      },
-    );
+    this.admit(raw, peer).catch((err: unknown) => {
+      this.log.error('Admitting a connection failed', err);
+      raw.destroy();
+    });
   }
 
   private async admit(raw: net.Socket, peer: Peer | undefined): Promise<void> {
