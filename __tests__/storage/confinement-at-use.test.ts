@@ -180,3 +180,23 @@ describe('RootGuard.assertOpenedInside', () => {
     }
   });
 });
+
+describe('RootGuard.readFolder', () => {
+  // The window the race tests hit now and then under load: LS resolved `a/b`
+  // as a folder, then a local user swapped a link (or a file) into its
+  // place before the folder was opened. Opening with O_DIRECTORY|O_NOFOLLOW
+  // fails with ENOTDIR there, which once answered 409 "not a folder".
+  for (const swapped of ['a link out of the root', 'a file'] as const) {
+    it(`refuses as changed underfoot when ${swapped} replaced the resolved folder`, async () => {
+      const guard = new RootGuard(fx.rootDir, identityOf(await fsp.stat(fx.rootDir, { bigint: true })));
+      const real = fx.at('a/b');
+      const folder = { real, identity: identityOf(await fsp.stat(real, { bigint: true })) };
+      await fsp.rename(real, fx.at('a/b-away'));
+      if (swapped === 'a file') await fsp.writeFile(real, 'x');
+      else await fsp.symlink(path.join(fx.evil, 'b'), real);
+      let read = false;
+      await expect(guard.readFolder(folder, async () => { read = true; })).rejects.toMatchObject({ kind: 'forbidden', message: CHANGED_MESSAGE });
+      expect(read).toBe(false);
+    });
+  }
+});

@@ -15,7 +15,7 @@
 import { constants as fsConstants, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { StorageError } from './errors';
-import { mapFsError } from './fs-errors';
+import { errnoCode, mapFsError } from './fs-errors';
 import {
   ChangedUnderfootError,
   HomeChangedError,
@@ -115,6 +115,11 @@ export class RootGuard {
    */
   async readFolder<T>(folder: PinnedFolder, read: (base: string) => Promise<T>): Promise<T> {
     const handle = await fsp.open(folder.real, FOLDER_FLAGS).catch((err: unknown) => {
+      // It was a folder when it was resolved a moment ago: a link or a file
+      // there now (ENOTDIR from O_DIRECTORY|O_NOFOLLOW, or ELOOP) means it
+      // was swapped underfoot, which is a refusal, not "not a folder".
+      const code = errnoCode(err);
+      if (code === 'ENOTDIR' || code === 'ELOOP') throw new ChangedUnderfootError();
       throw mapFsError(err);
     });
     try {
