@@ -21,6 +21,9 @@ import type { Protocol } from './observer';
 import type { ServerCore } from './server-core';
 import type { PendingHandshake, TlsAcceptor } from './tls-acceptor';
 
+/** A refused cleartext socket gets this long to take its answer before it is cut. */
+const REFUSAL_LINGER_MS = 2_000;
+
 /** What a door needs of a session to drain it. */
 export interface DrainableSession {
   /** Finish what is under way, refuse the rest, then close (the drain). */
@@ -124,6 +127,22 @@ export class Door<S extends DrainableSession> {
     this.core.admission.release(conn.key, conn);
     this.open.delete(conn);
     if (this.open.size === 0) this.emptied?.();
+  }
+
+  /**
+   * Write a refusal's answer and close without waiting on the client: in
+   * cleartext, cut after a short linger; on a TLS port, encrypted after a
+   * handshake the acceptor bounds. False when the TLS acceptor had no room
+   * left for one more refusal and closed the socket unanswered.
+   */
+  sendRefusal(raw: net.Socket, { remote, key }: Knock, answer: Buffer): boolean {
+    const { tls } = this.options;
+    if (tls) return tls.refuse(raw, { key, peer: remote }, answer);
+    const cut = setTimeout(() => raw.destroy(), REFUSAL_LINGER_MS);
+    cut.unref();
+    raw.once('close', () => clearTimeout(cut));
+    raw.end(answer, () => raw.destroy());
+    return true;
   }
 
   /** Cut every connection now, transfers included. */

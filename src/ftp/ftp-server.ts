@@ -37,9 +37,6 @@ import { createFtpSecureContext } from './ftp-tls';
 import { PassivePorts } from './passive-ports';
 import { formatReply } from './replies';
 
-/** A refused socket gets this long to take its 421 before it is cut. */
-const REFUSAL_LINGER_MS = 2_000;
-
 /** How to start an FTP listener. */
 export interface FtpServerOptions {
   /** The shared services (storage, accounts, admission, transfers, observer, limits). */
@@ -77,7 +74,7 @@ export class FtpServer implements Listener, FtpSessionHost {
 
   private constructor(
     private readonly core: ServerCore,
-    private readonly implicitTls: boolean,
+    implicitTls: boolean,
     options: FtpServerOptions,
   ) {
     this.log = core.log;
@@ -168,11 +165,11 @@ export class FtpServer implements Listener, FtpSessionHost {
   }
 
   /** `421 <why>` and close, encrypted on the implicit port; logged once per address per interval. */
-  private refuse(raw: net.Socket, { remote, key }: Knock, refusal: Refusal | undefined): void {
+  private refuse(raw: net.Socket, knock: Knock, refusal: Refusal | undefined): void {
     const message = refusal?.message ?? 'Server shutting down';
-    const reply = formatReply(421, message);
-    const greeted = this.tls ? this.tls.refuse(raw, { key, peer: remote }, Buffer.from(reply)) : sendAndClose(raw, reply);
+    const greeted = this.door.sendRefusal(raw, knock, Buffer.from(formatReply(421, message)));
     if (!refusal) return;
+    const { remote, key } = knock;
     const suppressed = this.core.throttle.admit(`ftp refused ${key} ${refusal.reason}`);
     if (suppressed === undefined) return;
     const cut = greeted ? '' : ', closed without a reply (too many refusals under way)';
@@ -204,13 +201,4 @@ export class FtpServer implements Listener, FtpSessionHost {
     });
     this.log.info('FTP server stopped');
   }
-}
-
-/** Write a cleartext 421 and close; a client that does not read is cut after a while. */
-function sendAndClose(socket: net.Socket, reply: string): true {
-  const cut = setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
-  cut.unref();
-  socket.once('close', () => clearTimeout(cut));
-  socket.end(reply, () => socket.destroy());
-  return true;
 }

@@ -23,9 +23,6 @@ export type { FileServerOptions } from './file-server-options';
 export type { BanList } from '../core/admission';
 export { normaliseIp } from '../util/address-key';
 
-/** A refused socket gets this long to take its greeting before it is cut. */
-const REFUSAL_LINGER_MS = 2_000;
-
 type Connection = DoorConnection<ConnectionSession>;
 
 /**
@@ -193,7 +190,7 @@ export class FileServer implements Listener {
    * Logged once per address and code per interval. While draining, the
    * connection is simply closed.
    */
-  private refuse(raw: net.Socket, { remote, key }: Knock, refusal: Refusal | undefined): void {
+  private refuse(raw: net.Socket, knock: Knock, refusal: Refusal | undefined): void {
     if (!refusal) {
       raw.destroy();
       return;
@@ -201,7 +198,8 @@ export class FileServer implements Listener {
     const { message, reason } = refusal;
     const code = refusalCode(reason);
     const greeting = encodeFrame({ type: 'connection', code, message });
-    const greeted = this.secureWith ? this.secureWith.refuse(raw, { key, peer: remote }, greeting) : sendAndClose(raw, greeting);
+    const greeted = this.door.sendRefusal(raw, knock, greeting);
+    const { remote, key } = knock;
     const suppressed = this.core.throttle.admit(`refused ${key} ${code}`);
     if (suppressed !== undefined) {
       const cut = greeted ? '' : ', closed without a greeting (too many refusals under way)';
@@ -231,14 +229,4 @@ export class FileServer implements Listener {
     if (this.ownsCore) await this.core.close();
     this.log.info('Server stopped');
   }
-}
-
-/** Write a cleartext refusal greeting and close; a client that does not read is cut after a while. */
-function sendAndClose(socket: net.Socket, greeting: Buffer): true {
-  socket.on('error', () => {});
-  const cut = setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
-  cut.unref();
-  socket.once('close', () => clearTimeout(cut));
-  socket.end(greeting, () => socket.destroy());
-  return true;
 }
