@@ -1,13 +1,8 @@
 import net from 'node:net';
 import { FrameDecoder } from '../../src/protocol/frame-decoder';
 import { encodeFrame } from '../../src/protocol/frame-encoder';
+import { WAIT_MS } from './raw-connection';
 
-/**
- * How long a wait for the server may take before the test gives up. It
- * guards against hangs, it does not measure speed: on a busy 2-core CI a
- * healthy answer has been seen to take over 5 s, so the margin is wide.
- */
-const WAIT_MS = 15_000;
 
 type Message = Record<string, unknown>;
 

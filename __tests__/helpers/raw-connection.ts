@@ -7,7 +7,7 @@ import { encodeFrame } from '../../src/protocol/frame-encoder';
  * guards against hangs, it does not measure speed: on a busy 2-core CI a
  * healthy answer has been seen to take over 5 s, so the margin is wide.
  */
-const WAIT_MS = 15_000;
+export const WAIT_MS = 15_000;
 
 type Message = Record<string, unknown>;
 
