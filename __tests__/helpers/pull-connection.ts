@@ -3,7 +3,6 @@ import { FrameDecoder } from '../../src/protocol/frame-decoder';
 import { encodeFrame } from '../../src/protocol/frame-encoder';
 import { WAIT_MS } from './raw-connection';
 
-
 type Message = Record<string, unknown>;
 
 /**
